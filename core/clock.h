@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#define CORA_TIME_STRLEN 32
+#define CORA_TIME_STRLEN 40
 
 /* Microseconds since the Unix epoch, now (or the fake clock). */
 int64_t cora_clock_now_us(void);

@@ -131,12 +131,20 @@ struct cora_event_def {
 	cora_evolve_fn evolve;
 };
 
-/* One command: "dataset.promote" acting on stream type "Dataset". */
+/* One command: "dataset.promote" acting on stream type "Dataset".
+ *
+ * For a genesis command the runner needs the new stream's id before
+ * deciding.  Most aggregates take a fresh UUIDv7; Model and Family derive
+ * theirs from the command (uuid5, reference 1.2) with genesis_id, which
+ * returns 0 and the id, or an error for a malformed command.  When the
+ * id names an existing stream the decider sees its state and refuses
+ * with CORA_EEXISTS. */
 struct cora_command_def {
 	const char *name;
 	const char *stream_type;
 	bool genesis;                     /* creates the stream */
 	cora_decide_fn decide;
+	int (*genesis_id)(const json_t *cmd, char out[37]); /* optional */
 };
 
 /* Each aggregate module exports its two tables, terminated by an entry

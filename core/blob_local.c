@@ -1,0 +1,2 @@
+/* blob_local.c: placeholder until the local blob store lands. */
+#include "core/fault.h"

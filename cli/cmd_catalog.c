@@ -1,0 +1,562 @@
+/*
+ * cmd_catalog.c: catalog-wide verbs: init, ls and show of any kind,
+ * person, log, fsck and gc.
+ */
+#include "cli/cli.h"
+
+#include "core/blobstore.h"
+#include "core/error.h"
+#include "core/fsck.h"
+#include "core/person.h"
+#include "core/projection.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* "asset" -> "Asset" */
+static const char *stream_type_of(const char *noun)
+{
+	static const char *const map[][2] = {
+		{ "asset", "Asset" }, { "model", "Model" },
+		{ "family", "Family" }, { "dataset", "Dataset" },
+		{ "run", "Run" }, { "acquisition", "Acquisition" },
+		{ "bundle", "Bundle" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i][0], noun) == 0)
+			return map[i][1];
+	return NULL;
+}
+
+/* Parses only --help for verbs that take no options beyond positionals;
+ * returns -1 after printing help, 0 to go on. */
+static int plain_args(struct cli *cli, int argc, char **argv,
+		      const char *usage)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: %s %s\n", cli->prog, usage);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "blobs", required_argument, NULL, 'b' },
+		{ "set", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cora_create_opts o = { 0 };
+	json_t *cfg = json_object();
+	const char *path = cli->catalog_path;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o.blobs = optarg;
+			break;
+		case 's': {
+			char *eq = strchr(optarg, '=');
+			if (!eq) {
+				fprintf(stderr, "cora init: --set wants "
+					"key=value\n");
+				json_decref(cfg);
+				return 2;
+			}
+			*eq = '\0';
+			json_object_set_new(cfg, optarg, json_string(eq + 1));
+			break;
+		}
+		case 'h':
+			printf("usage: cora init [CATALOG] [--blobs local] "
+			       "[--set key=value]...\n");
+			json_decref(cfg);
+			return 0;
+		default:
+			json_decref(cfg);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		path = argv[optind];
+	if (!path) {
+		fprintf(stderr, "cora init: which folder? Give CATALOG or "
+			"-C CATALOG\n");
+		json_decref(cfg);
+		return 2;
+	}
+	o.config = cfg;
+	rc = cora_catalog_create(path, &o);
+	json_decref(cfg);
+	if (rc)
+		return cli_fail(cli, rc);
+	if (cli->json) {
+		json_t *out = json_pack("{s:s}", "catalog", path);
+		cli_print_json(out);
+		json_decref(out);
+	} else if (!cli->quiet) {
+		printf("created catalog '%s'\n", path);
+	}
+	return 0;
+}
+
+/* One summary line of an entity for `ls`. */
+static void print_summary(const char *type, const json_t *s)
+{
+	const char *slug = cora_json_str(s, "slug");
+	const char *name = cora_json_str(s, "name");
+	const char *a = NULL, *b = NULL;
+
+	if (!strcmp(type, "Asset")) {
+		a = cora_json_str(s, "lifecycle");
+		b = cora_json_str(s, "condition");
+	} else if (!strcmp(type, "Dataset")) {
+		a = cora_json_str(s, "intent");
+		b = cora_json_str(s, "status");
+	} else if (!strcmp(type, "Run") || !strcmp(type, "Bundle") ||
+		   !strcmp(type, "Model") || !strcmp(type, "Family")) {
+		a = cora_json_str(s, "status");
+	}
+	if (!strcmp(type, "Bundle"))
+		name = cora_json_str(s, "title");
+	printf("%-28s %-12s %-10s %s\n", slug ? slug : cora_json_str(s, "id"),
+	       a ? a : "", b ? b : "", name ? name : "");
+}
+
+int cmd_list(struct cli *cli, int argc, char **argv)
+{
+	const char *type = stream_type_of(cli->spec->noun);
+	sqlite3_stmt *s;
+	json_t *all = json_array(), *state;
+	json_error_t jerr;
+	size_t i;
+	int rc;
+
+	if (plain_args(cli, argc, argv, "") < 0) {
+		json_decref(all);
+		return 0;
+	}
+	s = cora_stmt(cli->cat, "SELECT state FROM entities"
+		      " WHERE stream_type = ?1 ORDER BY slug, stream_id");
+	if (!s) {
+		json_decref(all);
+		return cli_fail(cli, cora_error_code());
+	}
+	sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		state = json_loads((const char *)sqlite3_column_text(s, 0), 0,
+				   &jerr);
+		if (state)
+			json_array_append_new(all, state);
+	}
+	sqlite3_reset(s);
+	if (cli->json) {
+		cli_print_json(all);
+	} else {
+		json_array_foreach(all, i, state)
+			print_summary(type, state);
+	}
+	json_decref(all);
+	return 0;
+}
+
+int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	const char *type = stream_type_of(cli->spec->noun);
+	json_t *state;
+	int64_t version;
+	int rc;
+
+	if (plain_args(cli, argc, argv, "ID-OR-SLUG") < 0)
+		return 0;
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s %s\n", cli->prog,
+			"ID-OR-SLUG");
+		return 2;
+	}
+	rc = cora_entity_get(cli->cat, type, argv[1], &state, &version, NULL);
+	if (rc == CORA_ENOTFOUND)
+		rc = cora_error_set(CORA_ENOTFOUND, "%s '%s' does not exist",
+				    cli->spec->noun, argv[1]);
+	if (rc)
+		return cli_fail(cli, rc);
+	json_object_set_new(state, "version", json_integer(version));
+	if (cli->json)
+		cli_print_json(state);
+	else
+		cli_print_state(state);
+	json_decref(state);
+	return 0;
+}
+
+/* ---- person ------------------------------------------------------------- */
+
+static int person_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cora person add SLUG --name NAME [--orcid ID] "
+		"[--affiliation TEXT]\n"
+		"                 [--ror ROR] [--email ADDR] [--unix-user USER]\n"
+		"       cora person update PERSON [same options]\n"
+		"       cora person erase PERSON\n"
+		"       cora person ls | show PERSON\n");
+	return f == stdout ? 0 : 2;
+}
+
+int cmd_person(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "orcid", required_argument, NULL, 'o' },
+		{ "affiliation", required_argument, NULL, 'a' },
+		{ "ror", required_argument, NULL, 'r' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "unix-user", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cora_person p = { 0 };
+	const char *verb;
+	json_t *out = NULL;
+	char id[37];
+	int c, rc;
+
+	if (argc < 2)
+		return person_usage(stderr);
+	verb = argv[1];
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") ||
+	    !strcmp(verb, "help"))
+		return person_usage(stdout);
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': p.name = optarg; break;
+		case 'o': p.orcid = optarg; break;
+		case 'a': p.affiliation = optarg; break;
+		case 'r': p.affiliation_ror = optarg; break;
+		case 'e': p.email = optarg; break;
+		case 'u': p.unix_user = optarg; break;
+		case 'h': return person_usage(stdout);
+		default: return person_usage(stderr);
+		}
+	}
+	if (!strcmp(verb, "ls")) {
+		size_t i;
+		json_t *v;
+		rc = cora_person_list(cli->cat, &out);
+		if (rc)
+			return cli_fail(cli, rc);
+		if (cli->json)
+			cli_print_json(out);
+		else
+			json_array_foreach(out, i, v)
+				printf("%-20s %-30s %s\n",
+				       cora_json_str(v, "slug"),
+				       cora_json_str(v, "name"),
+				       cora_json_str(v, "orcid") ?
+				       cora_json_str(v, "orcid") : "");
+		json_decref(out);
+		return 0;
+	}
+	if (optind >= argc)
+		return person_usage(stderr);
+	if (!strcmp(verb, "add")) {
+		p.slug = argv[optind];
+		rc = cora_person_add(cli->cat, &p, id);
+	} else if (!strcmp(verb, "update")) {
+		rc = cora_person_update(cli->cat, argv[optind], &p);
+	} else if (!strcmp(verb, "erase")) {
+		rc = cora_person_erase(cli->cat, argv[optind]);
+	} else if (!strcmp(verb, "show")) {
+		rc = cora_person_get(cli->cat, argv[optind], &out);
+		if (rc)
+			return cli_fail(cli, rc);
+		if (cli->json)
+			cli_print_json(out);
+		else
+			cli_print_state(out);
+		json_decref(out);
+		return 0;
+	} else {
+		fprintf(stderr, "cora person: unknown verb '%s'\n", verb);
+		return person_usage(stderr);
+	}
+	if (rc)
+		return cli_fail(cli, rc);
+	if (cli->json) {
+		rc = cora_person_get(cli->cat, argv[optind], &out);
+		if (rc == 0)
+			cli_print_json(out);
+		json_decref(out);
+	} else if (!cli->quiet) {
+		printf("%s person '%s'\n", !strcmp(verb, "add") ? "added" :
+		       !strcmp(verb, "update") ? "updated" : "erased",
+		       argv[optind]);
+	}
+	return 0;
+}
+
+/* ---- log ------------------------------------------------------------------- */
+
+struct log_arg {
+	struct cli *cli;
+	int64_t limit, shown;
+};
+
+static int print_event(void *arg, const struct cora_event *e)
+{
+	struct log_arg *a = arg;
+
+	if (a->limit >= 0 && a->shown >= a->limit)
+		return 1;
+	a->shown++;
+	if (a->cli->json) {
+		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:O,"
+				      " s:s, s:s, s:s}",
+				      "position", (json_int_t)e->position,
+				      "event_id", e->event_id,
+				      "stream_type", e->stream_type,
+				      "stream_id", e->stream_id,
+				      "version", (json_int_t)e->version,
+				      "event_type", e->event_type,
+				      "payload", e->payload,
+				      "principal_id", e->principal,
+				      "occurred_at", e->occurred_at,
+				      "recorded_at", e->recorded_at);
+		char *line = cora_json_dump(o);
+		printf("%s\n", line);
+		free(line);
+		json_decref(o);
+	} else {
+		const char *what = cora_json_str(e->payload, "slug");
+		if (!what)
+			what = cora_json_str(e->payload, "path");
+		printf("%6lld  %s  %-26s %s %s v%lld%s%s\n",
+		       (long long)e->position, e->occurred_at, e->event_type,
+		       e->stream_type, e->stream_id, (long long)e->version,
+		       what ? "  " : "", what ? what : "");
+	}
+	return 0;
+}
+
+int cmd_log(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "stream", required_argument, NULL, 's' },
+		{ "after", required_argument, NULL, 'a' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct log_arg a = { cli, -1, 0 };
+	const char *stream = NULL;
+	char stream_id[37];
+	int64_t after = 0;
+	json_t *state;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': stream = optarg; break;
+		case 'a': after = strtoll(optarg, NULL, 10); break;
+		case 'n': a.limit = strtoll(optarg, NULL, 10); break;
+		case 'h':
+			printf("usage: cora log [--stream ID-OR-SLUG] "
+			       "[--after POSITION] [-n LIMIT]\n"
+			       "  --json prints one JSON object per line\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (stream) {
+		rc = cora_entity_get(cli->cat, NULL, stream, &state, NULL,
+				     NULL);
+		if (rc == CORA_ENOTFOUND)
+			rc = cora_error_set(CORA_ENOTFOUND, "'%s' names "
+					    "nothing in the catalog", stream);
+		if (rc)
+			return cli_fail(cli, rc);
+		snprintf(stream_id, sizeof(stream_id), "%s",
+			 cora_json_str(state, "id"));
+		json_decref(state);
+		stream = stream_id;
+	}
+	rc = cora_store_scan(cli->cat, stream, after, print_event, &a);
+	if (rc < 0)
+		return cli_fail(cli, rc);
+	return 0;
+}
+
+/* ---- fsck ------------------------------------------------------------------ */
+
+int cmd_fsck(struct cli *cli, int argc, char **argv)
+{
+	struct cora_fsck_report r;
+	size_t i, n;
+	json_t *v;
+	int rc;
+
+	if (plain_args(cli, argc, argv, "") < 0)
+		return 0;
+	rc = cora_fsck(cli->cat, &r);
+	if (rc) {
+		cora_fsck_report_release(&r);
+		return cli_fail(cli, rc);
+	}
+	n = json_array_size(r.problems);
+	if (cli->json) {
+		json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:O}",
+				      "clean", n == 0,
+				      "events", (json_int_t)r.events,
+				      "entities", (json_int_t)r.entities,
+				      "nodes", (json_int_t)r.nodes,
+				      "blobs", (json_int_t)r.blobs_checked,
+				      "problems", r.problems);
+		cli_print_json(o);
+		json_decref(o);
+	} else {
+		json_array_foreach(r.problems, i, v)
+			printf("problem: %s\n", json_string_value(v));
+		printf("%s: %lld events replayed, %lld entities and %lld "
+		       "nodes compared, %lld blobs present\n",
+		       n ? "NOT CLEAN" : "clean", (long long)r.events,
+		       (long long)r.entities, (long long)r.nodes,
+		       (long long)r.blobs_checked);
+	}
+	cora_fsck_report_release(&r);
+	return n ? 1 : 0;
+}
+
+/* ---- gc -------------------------------------------------------------------- */
+
+struct gc_arg {
+	struct cli *cli;
+	sqlite3_stmt *referenced;
+	json_t *victims;
+	long grace;
+	time_t now;
+	uint64_t kept, bytes;
+};
+
+static int gc_visit(const char *sha256, uint64_t size, void *arg)
+{
+	struct gc_arg *g = arg;
+	struct cora_blobstore *bs = g->cli->cat->blobs;
+	struct stat st;
+	char *path = NULL;
+	int rc;
+
+	sqlite3_reset(g->referenced);
+	sqlite3_bind_text(g->referenced, 1, sha256, -1, SQLITE_STATIC);
+	rc = sqlite3_step(g->referenced);
+	sqlite3_reset(g->referenced);
+	if (rc == SQLITE_ROW) {
+		g->kept++;
+		return 0;
+	}
+	/* A blob younger than the grace period may belong to a write whose
+	 * event is not committed yet (invariant 5 of catalog.h). */
+	if (g->grace > 0 && bs->path && bs->path(bs, sha256, &path) == 0 &&
+	    stat(path, &st) == 0 && g->now - st.st_mtime < g->grace) {
+		free(path);
+		g->kept++;
+		return 0;
+	}
+	free(path);
+	json_array_append_new(g->victims, json_string(sha256));
+	g->bytes += size;
+	return 0;
+}
+
+int cmd_gc(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gc_arg g = { cli, NULL, json_array(), 3600, time(NULL), 0, 0 };
+	bool dry = false;
+	char buf[32];
+	size_t i, deleted = 0;
+	json_t *v;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': dry = true; break;
+		case 'g': g.grace = strtol(optarg, NULL, 10); break;
+		case 'h':
+			printf("usage: cora gc [--dry-run] [--grace SECONDS]\n"
+			       "  deletes blobs that no file of a dataset "
+			       "names; blobs younger than\n  the grace "
+			       "period (default 3600 s) are kept\n");
+			json_decref(g.victims);
+			return 0;
+		default:
+			json_decref(g.victims);
+			return 2;
+		}
+	}
+	/* Holding the write lock keeps new events (and their references)
+	 * out while we decide and delete. */
+	rc = cora_tx_begin(cli->cat);
+	if (rc == 0) {
+		g.referenced = cora_stmt(cli->cat, "SELECT 1 FROM nodes"
+					 " WHERE sha256 = ?1 LIMIT 1");
+		rc = g.referenced ? cli->cat->blobs->list(cli->cat->blobs,
+							  gc_visit, &g) :
+				    cora_error_code();
+	}
+	if (rc == 0 && !dry) {
+		json_array_foreach(g.victims, i, v) {
+			rc = cli->cat->blobs->del(cli->cat->blobs,
+						  json_string_value(v));
+			if (rc && rc != CORA_ENOTFOUND)
+				break;
+			rc = 0;
+			deleted++;
+		}
+	}
+	if (cli->cat->tx_depth)
+		cora_tx_rollback(cli->cat);
+	if (rc) {
+		json_decref(g.victims);
+		return cli_fail(cli, rc);
+	}
+	if (cli->json) {
+		json_t *o = json_pack("{s:b, s:O, s:I, s:I}", "dry_run", dry,
+				      "deleted", g.victims, "kept",
+				      (json_int_t)g.kept, "bytes",
+				      (json_int_t)g.bytes);
+		cli_print_json(o);
+		json_decref(o);
+	} else {
+		printf("%s %zu blobs (%s), kept %llu\n",
+		       dry ? "would delete" : "deleted",
+		       dry ? json_array_size(g.victims) : deleted,
+		       cli_bytes(buf, (double)g.bytes),
+		       (unsigned long long)g.kept);
+	}
+	json_decref(g.victims);
+	return 0;
+}

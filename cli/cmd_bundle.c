@@ -38,7 +38,7 @@ int cmd_bundle_publish(struct cli *cli, int argc, char **argv)
 	json_t *bundle, *cmd;
 	int c, rc;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': given = optarg; break;

@@ -64,7 +64,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	const char *path = cli->catalog_path;
 	int c, rc;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -242,7 +242,7 @@ int cmd_person(struct cli *cli, int argc, char **argv)
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") ||
 	    !strcmp(verb, "help"))
 		return person_usage(stdout);
-	optind = 2;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': p.name = optarg; break;
@@ -273,6 +273,8 @@ int cmd_person(struct cli *cli, int argc, char **argv)
 		json_decref(out);
 		return 0;
 	}
+	/* after permutation the operands are the verb, then the person */
+	optind++;
 	if (optind >= argc)
 		return person_usage(stderr);
 	if (!strcmp(verb, "add")) {
@@ -370,7 +372,7 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 	json_t *state;
 	int c, rc;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': stream = optarg; break;
@@ -500,7 +502,7 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	json_t *v;
 	int c, rc;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': dry = true; break;

@@ -228,7 +228,7 @@ int cmd_dataset_ingest(struct cli *cli, int argc, char **argv)
 	size_t i, files = 0;
 	int c, rc = 0, k;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': into = optarg; break;

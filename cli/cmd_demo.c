@@ -179,11 +179,14 @@ static int run_steps(struct cora_catalog *cat, const struct step *steps)
 			rc = cora_command(cat, steps->command, steps->target,
 					  cmd, NULL);
 		json_decref(cmd);
-		if (rc)
+		if (rc) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", cora_error_last());
 			return cora_error_set(rc, "demo step %s %s: %s",
 					      steps->command,
 					      steps->target ? steps->target : "",
-					      cora_error_last());
+					      msg);
+		}
 	}
 	return 0;
 }
@@ -295,17 +298,12 @@ static int put_file(struct cora_catalog *cat, const char *dataset,
 	return rc;
 }
 
-static int add_files(struct cora_catalog *cat)
+/* Times: raw at 2026-05-19T14:30:00Z, recon at 2026-05-20T09:00:00Z. */
+static int add_raw_files(struct cora_catalog *cat)
 {
-	/* 2026-05-19T14:30:00Z and 2026-05-20T09:00:00Z */
 	const int64_t raw_time = 1779201000LL * 1000000000LL;
-	const int64_t recon_time = 1779267600LL * 1000000000LL;
 	unsigned char *b;
-	size_t n;
-	char path[64];
-	unsigned i;
-	int rc = 0;
-	json_t *cmd;
+	int rc;
 
 	b = fake_h5(1 << 20, 7);
 	rc = b ? put_file(cat, "pellet-b12-raw", "projections.h5", b, 1 << 20,
@@ -321,8 +319,19 @@ static int add_files(struct cora_catalog *cat)
 		rc = put_file(cat, "flatfield-cal", "flat.h5", b, 256 << 10,
 			      raw_time - 2700000000000LL);
 	free(b);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+static int add_recon_files(struct cora_catalog *cat)
+{
+	const int64_t recon_time = 1779267600LL * 1000000000LL;
+	unsigned char *b;
+	size_t n;
+	char path[64];
+	unsigned i;
+	json_t *cmd;
+	int rc;
+
 	cmd = json_pack("{s:s, s:i, s:I}", "path", "slices", "mode", 0755,
 			"mtime_ns", (json_int_t)recon_time);
 	rc = cora_command(cat, "dataset.add_folder",
@@ -368,7 +377,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "usage: cora demo CATALOG\n");
 		return 2;
 	}
-	setenv("CORA_FAKE_NOW", "2026-05-19T13:00:00Z", 0);
+	setenv("CORA_FAKE_NOW", "2026-05-19T14:05:00Z", 0);
 	cfg = json_pack("{s:s, s:s, s:s}", "publisher", "aps",
 			"publisher_name", "Advanced Photon Source",
 			"publisher_ror", "https://ror.org/05gvnxz63");
@@ -391,9 +400,11 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	if (rc == 0)
 		rc = run_steps(cat, experiment);
 	if (rc == 0)
-		rc = add_files(cat);
+		rc = add_raw_files(cat);
 	if (rc == 0)
 		rc = run_steps(cat, publication);
+	if (rc == 0)
+		rc = add_recon_files(cat);
 	if (rc == 0)
 		rc = run_steps(cat, bundles);
 	cora_catalog_free(cat);

@@ -205,9 +205,9 @@ int cli_parse(struct cli *cli, const struct verb_spec *spec, int argc,
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 	*target = NULL;
-	optind = 1;
+	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		if (c == 'h') {
 			cli_usage(stdout, spec);
 			return -1;
@@ -346,6 +346,22 @@ int main(int argc, char **argv)
 
 	cli.catalog_path = catalog_default();
 	cli.tty = isatty(STDERR_FILENO);
+	/* --json and -q may also come after the command */
+	for (int i = 1, j = 1; i <= argc; i++) {
+		if (i < argc && strcmp(argv[i], "--") == 0) {
+			while (i <= argc)
+				argv[j++] = argv[i++];
+			argc = j - 1;
+			break;
+		}
+		if (i < argc && strcmp(argv[i], "--json") == 0) {
+			cli.json = true;
+			continue;
+		}
+		argv[j++] = argv[i];
+		if (i == argc)
+			argc = j - 1;
+	}
 	while ((c = getopt_long(argc, argv, "+C:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':

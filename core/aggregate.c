@@ -203,7 +203,10 @@ static void sort_array(json_t *array, int (*cmp)(const void *, const void *),
 	qsort(items, n, sizeof(*items), cmp);
 	json_array_clear(array);
 	for (i = 0; i < n; i++) {
-		if (dedup && i > 0 && cmp(&items[i - 1], &items[i]) == 0)
+		size_t kept = json_array_size(array);
+		json_t *last = kept ? json_array_get(array, kept - 1) : NULL;
+
+		if (dedup && last && cmp(&last, &items[i]) == 0)
 			json_decref(items[i]);
 		else
 			json_array_append_new(array, items[i]);

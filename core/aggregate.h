@@ -69,6 +69,13 @@ void cora_emit_release(struct cora_emit *e);
 
 /* ---- what a decider may see ----------------------------------------- */
 
+/* Inode numbers of nodes (catalog.h, nodes.ino): a node gets the log
+ * position of the event that created it, unless that event carries an
+ * "ino" the mount reserved for a file it was writing, which are taken
+ * from [CORA_INO_RESERVED, CORA_INO_LIMIT) so the two never meet. */
+#define CORA_INO_RESERVED (1LL << 35)
+#define CORA_INO_LIMIT (1LL << 36)
+
 /* One node of a dataset's file tree, as the projection holds it. */
 struct cora_node_info {
 	int64_t ino;

@@ -57,7 +57,7 @@ static const char schema_sql[] =
 	" position INTEGER NOT NULL,"
 	" UNIQUE (stream_type, slug));"
 	"CREATE TABLE nodes("
-	" ino INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" ino INTEGER PRIMARY KEY,"
 	" dataset_id TEXT NOT NULL,"
 	" parent INTEGER NOT NULL,"
 	" name TEXT NOT NULL,"
@@ -238,8 +238,9 @@ static int write_schema(struct cora_catalog *cat)
 		goto fail;
 	if (asprintf(&sql, "INSERT INTO meta VALUES"
 		     " ('schema_version', '%d'), ('catalog_id', '%s'),"
-		     " ('created_at', '%s')", CORA_SCHEMA_VERSION,
-		     cora_uuid_v7_str(id), cora_time_now(now)) < 0) {
+		     " ('created_at', '%s'), ('next_ino', '%lld')",
+		     CORA_SCHEMA_VERSION, cora_uuid_v7_str(id),
+		     cora_time_now(now), (long long)CORA_INO_RESERVED) < 0) {
 		rc = cora_error_set(CORA_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -563,6 +564,37 @@ void cora_tx_rollback(struct cora_catalog *cat)
 	cat->tx_depth = 0;
 	if (!sqlite3_get_autocommit(cat->db))
 		cora_exec_sql(cat, "ROLLBACK");
+}
+
+int cora_ino_reserve(struct cora_catalog *cat, int64_t n, int64_t *first)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = cora_tx_begin(cat);
+	if (rc)
+		return rc;
+	s = cora_stmt(cat, "UPDATE meta SET value = CAST(value AS INTEGER) + ?1"
+		      " WHERE key = 'next_ino'"
+		      " RETURNING CAST(value AS INTEGER) - ?1");
+	if (!s) {
+		cora_tx_rollback(cat);
+		return cora_error_code();
+	}
+	sqlite3_bind_int64(s, 1, n);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*first = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		cora_tx_rollback(cat);
+		return cora_sqlite_error(cat, rc, "reserving inode numbers");
+	}
+	if (*first + n > CORA_INO_LIMIT) {
+		cora_tx_rollback(cat);
+		return cora_error_set(CORA_EIO, "inode numbers exhausted");
+	}
+	return cora_tx_commit(cat);
 }
 
 /* ---- the event store ----------------------------------------------------------- */

@@ -13,7 +13,8 @@
  * DATABASE (schema version 1; meta.schema_version)
  *
  *   meta(key PRIMARY KEY, value)
- *       schema_version, catalog_id (UUIDv7), created_at.
+ *       schema_version, catalog_id (UUIDv7), created_at, next_ino (the
+ *       next inode number the mount may reserve, cora_ino_reserve()).
  *
  *   events(position INTEGER PRIMARY KEY AUTOINCREMENT, event_id UNIQUE,
  *          stream_type, stream_id, version, event_type, schema_version,
@@ -30,7 +31,7 @@
  *       the snapshot the runner decides on) at `version`, last changed by
  *       the event at `position`.
  *
- *   nodes(ino INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id, parent,
+ *   nodes(ino INTEGER PRIMARY KEY, dataset_id, parent,
  *         name, type, size, sha256, mode, mtime_ns, target, xattrs JSON,
  *         position, UNIQUE(parent, name))
  *       The file tree of every dataset.  A dataset's root folder is the
@@ -52,8 +53,12 @@
  *      without its projection.  Replaying the log from position 1 into
  *      empty projections reproduces them exactly, row ids included
  *      (cora fsck checks this).
- *   4. Row ids of entities and nodes are never reused (AUTOINCREMENT), so
- *      they serve as stable inode numbers across remounts.
+ *   4. Row ids of entities (AUTOINCREMENT) and nodes are never reused, so
+ *      they serve as stable inode numbers across remounts.  A node's ino
+ *      is the log position of the event that created it, or the "ino" of
+ *      that event's payload: a number the mount reserved from meta.next_ino
+ *      (>= CORA_INO_RESERVED) for a file it was writing before any event
+ *      existed.  Both are reproduced exactly by a replay.
  *   5. An event that names a blob commits only after the blob is durable
  *      in the blob store.
  *   6. Durability: every transaction commits to the WAL.  The catalog is
@@ -134,6 +139,10 @@ const char *cora_catalog_config(const struct cora_catalog *cat,
 int cora_tx_begin(struct cora_catalog *cat);
 int cora_tx_commit(struct cora_catalog *cat);
 void cora_tx_rollback(struct cora_catalog *cat);
+
+/* Reserves n inode numbers for nodes not yet created (the mount's files
+ * being written): *first .. *first + n - 1, never handed out again. */
+int cora_ino_reserve(struct cora_catalog *cat, int64_t n, int64_t *first);
 
 /* ---- the event store ---------------------------------------------------- */
 

@@ -391,18 +391,23 @@ static const char *const k_xattr_removed[] = {
 
 #define EV(t, k, g, fn) { .type = (t), .stream_type = "Dataset", .keys = (k), \
 	.optional_keys = k_none, .genesis = (g), .evolve = (fn) }
+/* Events that create a node may carry the inode number the mount
+ * reserved for it (aggregate.h, CORA_INO_RESERVED). */
+static const char *const k_ino[] = { "ino", NULL };
+#define EV_NODE(t, k, fn) { .type = (t), .stream_type = "Dataset", \
+	.keys = (k), .optional_keys = k_ino, .genesis = false, .evolve = (fn) }
 
 const struct cora_event_def cora_dataset_events[] = {
 	EV("DatasetRegistered", k_registered, true, evolve_registered),
 	EV("DatasetPromoted", k_promoted, false, evolve_promoted),
 	EV("DatasetDemoted", k_demoted, false, evolve_demoted),
 	EV("DatasetDiscarded", k_discarded, false, evolve_discarded),
-	EV("DatasetFileAdded", k_file_added, false, evolve_tree),
+	EV_NODE("DatasetFileAdded", k_file_added, evolve_tree),
 	EV("DatasetFileReplaced", k_file_replaced, false, evolve_tree),
-	EV("DatasetSymlinkAdded", k_symlink_added, false, evolve_tree),
+	EV_NODE("DatasetSymlinkAdded", k_symlink_added, evolve_tree),
 	EV("DatasetEntryMoved", k_moved, false, evolve_tree),
 	EV("DatasetFileRemoved", k_file_removed, false, evolve_tree),
-	EV("DatasetFolderAdded", k_folder_added, false, evolve_tree),
+	EV_NODE("DatasetFolderAdded", k_folder_added, evolve_tree),
 	EV("DatasetFolderRemoved", k_folder_removed, false, evolve_tree),
 	EV("DatasetModeChanged", k_mode, false, evolve_tree),
 	EV("DatasetMtimeChanged", k_mtime, false, evolve_tree),
@@ -695,6 +700,22 @@ static json_t *tree_payload(struct cora_ctx *ctx, const char *path,
 	return p;
 }
 
+/* Copies a reserved inode number from the command into a payload that
+ * creates a node; anything else in "ino" is refused. */
+static int put_ino(json_t *p, const json_t *cmd, bool *bad)
+{
+	const json_t *v = json_object_get(cmd, "ino");
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < CORA_INO_RESERVED ||
+	    json_integer_value(v) >= CORA_INO_LIMIT)
+		return cora_error_set(CORA_EINVALID,
+				      "inode number must be a reserved one");
+	put(p, "ino", json_integer(json_integer_value(v)), bad);
+	return 0;
+}
+
 static int decide_put_file(const json_t *state, const json_t *cmd,
 			   struct cora_ctx *ctx, struct cora_emit *out)
 {
@@ -734,6 +755,10 @@ static int decide_put_file(const json_t *state, const json_t *cmd,
 	put(p, "size", json_integer(size), &bad);
 	put(p, "mode", json_integer(mode), &bad);
 	put(p, "mtime_ns", json_integer(mtime), &bad);
+	if (!found && (rc = put_ino(p, cmd, &bad))) {
+		json_decref(p);
+		return rc;
+	}
 	return found ? emit_by(out, "DatasetFileReplaced", p, "replaced_by",
 			       ctx, bad) :
 		       emit_by(out, "DatasetFileAdded", p, "added_by", ctx,
@@ -775,6 +800,10 @@ static int decide_add_symlink(const json_t *state, const json_t *cmd,
 	p = tree_payload(ctx, path, &bad);
 	put(p, "target", json_string(target), &bad);
 	put(p, "mtime_ns", json_integer(mtime), &bad);
+	if ((rc = put_ino(p, cmd, &bad))) {
+		json_decref(p);
+		return rc;
+	}
 	return emit_by(out, "DatasetSymlinkAdded", p, "added_by", ctx, bad);
 }
 
@@ -891,6 +920,10 @@ static int decide_add_folder(const json_t *state, const json_t *cmd,
 	p = tree_payload(ctx, path, &bad);
 	put(p, "mode", json_integer(mode), &bad);
 	put(p, "mtime_ns", json_integer(mtime), &bad);
+	if ((rc = put_ino(p, cmd, &bad))) {
+		json_decref(p);
+		return rc;
+	}
 	return emit_by(out, "DatasetFolderAdded", p, "added_by", ctx, bad);
 }
 

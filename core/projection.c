@@ -178,8 +178,8 @@ static int insert_node(struct cora_catalog *cat, const struct cora_event *e,
 {
 	sqlite3_stmt *s = cora_stmt(cat,
 		"INSERT INTO nodes(dataset_id, parent, name, type, size,"
-		" sha256, mode, mtime_ns, target, position)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+		" sha256, mode, mtime_ns, target, position, ino)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
 	const char *target = cora_json_str(p, "target");
 	int64_t size = target ? (int64_t)strlen(target) :
 		       cora_json_int(p, "size", 0);
@@ -203,9 +203,12 @@ static int insert_node(struct cora_catalog *cat, const struct cora_event *e,
 	if (target)
 		sqlite3_bind_text(s, 9, target, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 10, e->position);
+	/* catalog.h invariant 4: the creating event's position, or the
+	 * number the mount reserved */
+	sqlite3_bind_int64(s, 11, cora_json_int(p, "ino", e->position));
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return cora_error_set(CORA_ECORRUPT,
 				      "event %lld (%s): '%s' exists already",
 				      (long long)e->position, e->event_type,

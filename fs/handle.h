@@ -1,0 +1,79 @@
+/*
+ * handle.h: open files (fuse_file_info.fh points at one).
+ *
+ *   FS_H_BLOB   a committed file opened read-only: the blob's reader;
+ *               reads are zero-copy replies from its descriptor.
+ *   FS_H_DOC    a generated file: its bytes rendered at open, so one
+ *               open sees one consistent version.
+ *   FS_H_EVENTS .cora/events.jsonl: lines streamed from the log.
+ *   FS_H_WRITE  a file opened for writing (write.c): bytes go to a
+ *               staging file under CATALOG/staging and are committed (blob
+ *               durable, then one event) at flush or fsync.
+ *
+ * STAGING STATE OF A WRITE HANDLE
+ *
+ *     CLEAN   no staging file; content = the committed blob (or none)
+ *       --first write, truncate, or create--> DIRTY
+ *     DIRTY   staging file holds the whole new content
+ *       --flush / fsync: blob put (durable), event committed--> CLEAN
+ *       --commit fails--> DIRTY (the error goes to close() / fsync())
+ *
+ *   A staging file is named CATALOG/staging/w-<pid>-<serial>; a daemon
+ *   that starts removes every w-* file (fs_staging_cleanup): a file whose
+ *   bytes were never committed was never acknowledged to anyone.
+ */
+#ifndef CORAFS_HANDLE_H
+#define CORAFS_HANDLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/hash.h"
+
+struct cora_blob_reader;
+
+enum fs_handle_kind {
+	FS_H_BLOB,
+	FS_H_DOC,
+	FS_H_EVENTS,
+	FS_H_WRITE,
+};
+
+struct fs_handle {
+	enum fs_handle_kind kind;
+	uint64_t ino;
+
+	/* FS_H_BLOB (and FS_H_WRITE while CLEAN with content) */
+	struct cora_blob_reader *reader;
+
+	/* FS_H_DOC */
+	char *doc;
+	size_t doc_len;
+
+	/* FS_H_EVENTS: a cursor, so sequential reads do not rescan */
+	int64_t ev_position;     /* last event copied */
+	uint64_t ev_offset;      /* file offset just after it */
+
+	/* FS_H_WRITE */
+	pthread_mutex_t lock;
+	char *dataset_id;        /* the dataset written into */
+	char *path;              /* path inside the dataset */
+	bool pending;            /* created here, no event yet */
+	bool dirty;
+	int fd;                  /* staging file, -1 when CLEAN */
+	char *staging;           /* its name */
+	char sha256[65];         /* committed content ("" when none) */
+	uint64_t size;           /* current size */
+	uint32_t mode;
+	int64_t mtime_ns;
+	bool mtime_set;          /* utimens while open: keep it */
+	/* hashing while data arrives: valid while writes were sequential */
+	struct cora_sha256 hash;
+	bool hashing;
+	uint64_t hashed;         /* bytes fed to hash */
+	int error;               /* sticky -errno from a failed commit */
+};
+
+#endif

@@ -1,0 +1,1515 @@
+/*
+ * ops.c: the read side of the mount: lookup, getattr, readdir(plus),
+ * open and read of committed and generated files, readlink, xattrs,
+ * statfs, and the table of all operations.  The tree is DESIGN section
+ * 1; inode numbers are inode.h.
+ */
+#include "fs/corafs.h"
+
+#include "core/base64.h"
+#include "core/blobstore.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/projection.h"
+#include "fs/errno.h"
+#include "fs/handle.h"
+#include "fs/inode.h"
+#include "schema/render.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define DIR_MODE (S_IFDIR | 0755)
+#define BLKSIZE 131072
+
+/* The generated files of each kind of folder. */
+static const enum fs_doc asset_docs[] = { FS_DOC_DATACITE, FS_DOC_PIDINST };
+static const enum fs_doc dataset_docs[] = { FS_DOC_ROCRATE, FS_DOC_DATACITE };
+static const enum fs_doc bundle_docs[] = { FS_DOC_ROCRATE, FS_DOC_PREVIEW,
+					   FS_DOC_DATACITE };
+#define NDOCS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- per-thread catalogs --------------------------------------------------- */
+
+struct cora_catalog *fs_cat(struct corafs *fs)
+{
+	struct cora_catalog *cat = pthread_getspecific(fs->cat_key);
+
+	if (cat)
+		return cat;
+	if (cora_catalog_open(&cat, fs->catalog, CORA_OPEN_NO_BLOBS |
+			      CORA_OPEN_SYNC_NORMAL |
+			      (fs->readonly ? CORA_OPEN_READONLY : 0)) != 0)
+		return NULL;
+	cat->blobs = NULL;
+	pthread_setspecific(fs->cat_key, cat);
+	return cat;
+}
+
+static struct corafs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* ---- entities ------------------------------------------------------------------ */
+
+struct entity {
+	int64_t rowid;
+	char type[16];
+	char id[37];
+	char slug[130];
+	int64_t position;
+	int64_t mtime_ns;
+	json_t *state;
+};
+
+static int64_t iso_ns(const char *s)
+{
+	int64_t us = 0;
+
+	if (s)
+		cora_time_parse(&us, s);
+	return us * 1000;
+}
+
+static void entity_fill(struct entity *e, sqlite3_stmt *s)
+{
+	json_error_t jerr;
+
+	memset(e, 0, sizeof(*e));
+	e->rowid = sqlite3_column_int64(s, 0);
+	snprintf(e->type, sizeof(e->type), "%s", sqlite3_column_text(s, 1));
+	snprintf(e->id, sizeof(e->id), "%s", sqlite3_column_text(s, 2));
+	if (sqlite3_column_text(s, 3))
+		snprintf(e->slug, sizeof(e->slug), "%s",
+			 sqlite3_column_text(s, 3));
+	e->position = sqlite3_column_int64(s, 4);
+	e->mtime_ns = iso_ns((const char *)sqlite3_column_text(s, 5));
+	e->state = json_loads((const char *)sqlite3_column_text(s, 6), 0,
+			      &jerr);
+}
+
+#define ENTITY_COLS "rowid, stream_type, stream_id, slug, position," \
+		    " updated_at, state"
+
+static int entity_by_row(struct cora_catalog *cat, int64_t rowid,
+			 struct entity *e)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT " ENTITY_COLS
+				    " FROM entities WHERE rowid = ?1");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, rowid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		entity_fill(e, s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static int entity_by_slug(struct cora_catalog *cat, const char *type,
+			  const char *slug, struct entity *e)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT " ENTITY_COLS
+				    " FROM entities WHERE stream_type = ?1"
+				    " AND slug = ?2");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, slug, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		entity_fill(e, s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static int entity_by_id(struct cora_catalog *cat, const char *id,
+			struct entity *e)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT " ENTITY_COLS
+				    " FROM entities WHERE stream_id = ?1");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		entity_fill(e, s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static void entity_release(struct entity *e)
+{
+	json_decref(e->state);
+	e->state = NULL;
+}
+
+static bool dataset_frozen(const json_t *state)
+{
+	const char *intent = cora_json_str(state, "intent");
+	const char *status = cora_json_str(state, "status");
+
+	return (intent && strcmp(intent, "Trial") != 0) ||
+	       (status && strcmp(status, "Registered") != 0);
+}
+
+/* ---- nodes -------------------------------------------------------------------- */
+
+struct node {
+	int64_t ino;
+	int64_t parent;
+	char type;
+	int64_t size;
+	uint32_t mode;
+	int64_t mtime_ns;
+	char dataset_id[37];
+	char sha256[65];
+	char *name;
+};
+
+#define NODE_COLS "ino, parent, type, size, mode, mtime_ns, dataset_id," \
+		  " sha256, name"
+
+static void node_fill(struct node *n, sqlite3_stmt *s)
+{
+	memset(n, 0, sizeof(*n));
+	n->ino = sqlite3_column_int64(s, 0);
+	n->parent = sqlite3_column_int64(s, 1);
+	n->type = (char)sqlite3_column_text(s, 2)[0];
+	n->size = sqlite3_column_int64(s, 3);
+	n->mode = (uint32_t)sqlite3_column_int64(s, 4);
+	n->mtime_ns = sqlite3_column_int64(s, 5);
+	snprintf(n->dataset_id, sizeof(n->dataset_id), "%s",
+		 sqlite3_column_text(s, 6));
+	if (sqlite3_column_text(s, 7))
+		snprintf(n->sha256, sizeof(n->sha256), "%s",
+			 sqlite3_column_text(s, 7));
+	n->name = strdup((const char *)sqlite3_column_text(s, 8));
+}
+
+static int node_by_ino(struct cora_catalog *cat, int64_t ino, struct node *n)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT " NODE_COLS
+				    " FROM nodes WHERE ino = ?1");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		node_fill(n, s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static int node_child(struct cora_catalog *cat, int64_t parent,
+		      const char *name, struct node *n)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT " NODE_COLS
+				    " FROM nodes WHERE parent = ?1"
+				    " AND name = ?2");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, parent);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		node_fill(n, s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static void node_release(struct node *n)
+{
+	free(n->name);
+	n->name = NULL;
+}
+
+int fs_node_path(struct cora_catalog *cat, uint64_t node, json_t **dataset,
+		 char **path)
+{
+	sqlite3_stmt *s;
+	struct node n;
+	char *p = NULL, *q;
+	int rc, depth = 0;
+	int64_t cur = (int64_t)node;
+
+	*dataset = NULL;
+	*path = NULL;
+	s = cora_stmt(cat, "SELECT parent, name, dataset_id FROM nodes"
+		      " WHERE ino = ?1");
+	if (!s)
+		return -EIO;
+	p = strdup("");
+	for (;;) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, cur);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(s);
+			free(p);
+			return -ENOENT;
+		}
+		if (sqlite3_column_int64(s, 0) == 0) {
+			const char *id = (const char *)sqlite3_column_text(s, 2);
+			rc = cora_entity_get(cat, "Dataset", id, dataset, NULL,
+					     NULL);
+			sqlite3_reset(s);
+			if (rc) {
+				free(p);
+				return -ENOENT;
+			}
+			break;
+		}
+		if (asprintf(&q, "%s%s%s", sqlite3_column_text(s, 1),
+			     *p ? "/" : "", p) < 0) {
+			sqlite3_reset(s);
+			free(p);
+			return -ENOMEM;
+		}
+		free(p);
+		p = q;
+		cur = sqlite3_column_int64(s, 0);
+		if (++depth > 4096) {
+			sqlite3_reset(s);
+			free(p);
+			return -ELOOP;
+		}
+	}
+	(void)n;
+	*path = p;
+	return 0;
+}
+
+/* ---- attributes ------------------------------------------------------------------ */
+
+static void stat_base(struct corafs *fs, struct stat *st, uint64_t ino,
+		      mode_t mode, int64_t size, int64_t mtime_ns)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = mode;
+	st->st_nlink = S_ISDIR(mode) ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = size;
+	st->st_blksize = BLKSIZE;
+	st->st_blocks = (size + 511) / 512;
+	st->st_mtim.tv_sec = mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = mtime_ns % 1000000000;
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+static void stat_node(struct corafs *fs, struct stat *st, uint64_t ino,
+		      const struct node *n)
+{
+	mode_t type = n->type == 'd' ? S_IFDIR : n->type == 'l' ? S_IFLNK :
+		      S_IFREG;
+
+	stat_base(fs, st, ino, type | (n->mode & 07777), n->size,
+		  n->mtime_ns);
+	if (fs->readonly)
+		st->st_mode &= ~0222;
+}
+
+/* Rendered generated files, cached by (inode, entity position). */
+#define DOC_CACHE 64
+
+static struct doc_slot {
+	uint64_t ino;
+	int64_t position;
+	char *buf;
+	size_t len;
+} doc_cache[DOC_CACHE];
+static pthread_mutex_t doc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const enum cora_doc_kind doc_kinds[] = {
+	[FS_DOC_DATACITE] = CORA_DOC_DATACITE,
+	[FS_DOC_PIDINST] = CORA_DOC_PIDINST,
+	[FS_DOC_ROCRATE] = CORA_DOC_ROCRATE,
+	[FS_DOC_PREVIEW] = CORA_DOC_PREVIEW,
+};
+
+/* The bytes of a generated file; *out is a new copy.  The entity's
+ * position keys the cache: any event on the entity renders anew.
+ * Documents that depend on other entities (a bundle's datasets) are
+ * keyed by the log head instead. */
+static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
+		     const struct entity *e, char **out, size_t *len)
+{
+	enum fs_doc doc = (enum fs_doc)(fs_ino_tag(ino) - FS_TAG_DOC);
+	int64_t key = e->position;
+	size_t slot = (ino * 31) % DOC_CACHE;
+	char *buf;
+	int rc;
+
+	if (strcmp(e->type, "Asset") != 0 && cora_store_head(cat, &key) != 0)
+		key = -1;
+	pthread_mutex_lock(&doc_lock);
+	if (doc_cache[slot].ino == ino && doc_cache[slot].position == key &&
+	    key >= 0) {
+		*out = malloc(doc_cache[slot].len + 1);
+		if (*out) {
+			memcpy(*out, doc_cache[slot].buf, doc_cache[slot].len);
+			*len = doc_cache[slot].len;
+		}
+		pthread_mutex_unlock(&doc_lock);
+		return *out ? 0 : -ENOMEM;
+	}
+	pthread_mutex_unlock(&doc_lock);
+	rc = cora_render(cat, doc_kinds[doc], e->id, out, len);
+	if (rc)
+		return -fs_errno(rc);
+	buf = malloc(*len + 1);
+	if (buf) {
+		memcpy(buf, *out, *len);
+		pthread_mutex_lock(&doc_lock);
+		free(doc_cache[slot].buf);
+		doc_cache[slot].ino = ino;
+		doc_cache[slot].position = key;
+		doc_cache[slot].buf = buf;
+		doc_cache[slot].len = *len;
+		pthread_mutex_unlock(&doc_lock);
+	}
+	return 0;
+}
+
+/* README.txt: what this is, counts, how to use it. */
+static int readme_bytes(struct cora_catalog *cat, char **out, size_t *len)
+{
+	sqlite3_stmt *s = cora_stmt(cat,
+		"SELECT (SELECT count(*) FROM entities WHERE stream_type = 'Asset'),"
+		" (SELECT count(*) FROM entities WHERE stream_type = 'Dataset'"
+		"  AND json_extract(state, '$.status') != 'Discarded'),"
+		" (SELECT count(*) FROM entities WHERE stream_type = 'Bundle'),"
+		" (SELECT count(*) FROM nodes WHERE type = 'f'),"
+		" (SELECT coalesce(sum(size), 0) FROM nodes WHERE type = 'f'),"
+		" (SELECT coalesce(max(position), 0) FROM events)");
+	FILE *f;
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (!s || sqlite3_step(s) != SQLITE_ROW) {
+		if (s)
+			sqlite3_reset(s);
+		return -EIO;
+	}
+	f = open_memstream(&buf, &n);
+	if (!f) {
+		sqlite3_reset(s);
+		return -ENOMEM;
+	}
+	fprintf(f,
+		"corafs: a research catalog as folders\n"
+		"\n"
+		"This folder is a live view of a corafs catalog.  Every change is an\n"
+		"event in its log (.cora/events.jsonl); file contents are stored once,\n"
+		"by SHA-256.\n"
+		"\n"
+		"  assets/    %lld instruments and components, each with datacite.xml\n"
+		"             (DataCite 4.6, Instrument) and pidinst.json (PIDINST 1.0)\n"
+		"  datasets/  %lld datasets, each an RO-Crate 1.2 folder with datacite.xml\n"
+		"  bundles/   %lld experiment bundles (RO-Crate + Process Run Crate,\n"
+		"             a preview page, DataCite)\n"
+		"\n"
+		"%lld files, %lld bytes, %lld events.\n"
+		"\n"
+		"Writing: mkdir datasets/NAME registers a Trial dataset; copy files into\n"
+		"it with cp or rsync.  Each file is committed when it is closed.  Once\n"
+		"promoted ('cora dataset promote') a dataset is read-only.  Digests:\n"
+		"getfattr -n user.cora.sha256 FILE.  More: 'cora --help'.\n",
+		(long long)sqlite3_column_int64(s, 0),
+		(long long)sqlite3_column_int64(s, 1),
+		(long long)sqlite3_column_int64(s, 2),
+		(long long)sqlite3_column_int64(s, 3),
+		(long long)sqlite3_column_int64(s, 4),
+		(long long)sqlite3_column_int64(s, 5));
+	sqlite3_reset(s);
+	fclose(f);
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* events.jsonl: one line per event, rendered by SQLite itself so that
+ * the size is one query.  The line is a JSON object with the envelope
+ * fields and the payload, and a newline. */
+#define EVENT_LINE "json_object('position', position, 'event_id', event_id," \
+	" 'stream_type', stream_type, 'stream_id', stream_id," \
+	" 'version', version, 'event_type', event_type," \
+	" 'occurred_at', occurred_at, 'recorded_at', recorded_at," \
+	" 'principal_id', principal_id, 'payload', json(payload))"
+
+static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t events_head = -1;
+static int64_t events_size;
+
+static int events_stat(struct cora_catalog *cat, int64_t *size,
+		       int64_t *head)
+{
+	sqlite3_stmt *s;
+	int64_t from, add = 0, h;
+
+	if (cora_store_head(cat, &h) != 0)
+		return -EIO;
+	pthread_mutex_lock(&events_lock);
+	if (events_head > h) { /* cannot happen: the log only grows */
+		events_head = -1;
+		events_size = 0;
+	}
+	from = events_head < 0 ? 0 : events_head;
+	pthread_mutex_unlock(&events_lock);
+	if (from < h) {
+		s = cora_stmt(cat, "SELECT coalesce(sum(length(CAST("
+			      EVENT_LINE " AS BLOB)) + 1), 0) FROM events"
+			      " WHERE position > ?1 AND position <= ?2");
+		if (!s)
+			return -EIO;
+		sqlite3_bind_int64(s, 1, from);
+		sqlite3_bind_int64(s, 2, h);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			add = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		pthread_mutex_lock(&events_lock);
+		if (events_head == from || (events_head < 0 && from == 0)) {
+			events_size += add;
+			events_head = h;
+		}
+		pthread_mutex_unlock(&events_lock);
+	}
+	pthread_mutex_lock(&events_lock);
+	*size = events_size;
+	*head = events_head;
+	pthread_mutex_unlock(&events_lock);
+	return 0;
+}
+
+int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
+	       struct stat *st, double *timeout)
+{
+	enum fs_tag tag = fs_ino_tag(ino);
+	uint64_t row = fs_ino_row(ino);
+	int64_t head = 0, size;
+	struct entity e;
+	struct node n;
+	char *buf;
+	size_t len;
+	int rc;
+
+	*timeout = fs->attr_timeout;
+	switch (tag) {
+	case FS_TAG_FIXED:
+		if (row == FS_README) {
+			rc = readme_bytes(cat, &buf, &len);
+			if (rc)
+				return rc;
+			free(buf);
+			stat_base(fs, st, ino, S_IFREG | 0444, (int64_t)len,
+				  fs->head_time_ns);
+			return 0;
+		}
+		if (row == FS_EVENTS) {
+			rc = events_stat(cat, &size, &head);
+			if (rc)
+				return rc;
+			stat_base(fs, st, ino, S_IFREG | 0444, size,
+				  fs->head_time_ns);
+			return 0;
+		}
+		if (row < FS_ROOT || row > FS_DOTCORA)
+			return -ENOENT;
+		stat_base(fs, st, ino, DIR_MODE, 0, fs->head_time_ns);
+		return 0;
+	case FS_TAG_NODE:
+		rc = node_by_ino(cat, (int64_t)row, &n);
+		if (rc)
+			return rc;
+		stat_node(fs, st, ino, &n);
+		if (n.parent == 0 || true) {
+			json_t *ds;
+			/* frozen content never changes: cache it long */
+			if (cora_entity_get(cat, "Dataset", n.dataset_id, &ds,
+					    NULL, NULL) == 0) {
+				if (dataset_frozen(ds)) {
+					*timeout = fs->frozen_timeout;
+					st->st_mode &= ~0222;
+				}
+				json_decref(ds);
+			}
+		}
+		node_release(&n);
+		return 0;
+	case FS_TAG_ASSET:
+	case FS_TAG_BUNDLE:
+		rc = entity_by_row(cat, (int64_t)row, &e);
+		if (rc)
+			return rc;
+		stat_base(fs, st, ino, DIR_MODE, 0, e.mtime_ns);
+		entity_release(&e);
+		return 0;
+	default:
+		if (tag >= FS_TAG_DOC && tag < FS_TAG_DOC + 4) {
+			rc = entity_by_row(cat, (int64_t)row, &e);
+			if (rc)
+				return rc;
+			rc = doc_bytes(cat, ino, &e, &buf, &len);
+			if (rc == 0) {
+				free(buf);
+				stat_base(fs, st, ino, S_IFREG | 0444,
+					  (int64_t)len, e.mtime_ns);
+			}
+			entity_release(&e);
+			return rc;
+		}
+		return -ENOENT;
+	}
+}
+
+/* ---- lookup -------------------------------------------------------------------- */
+
+static int reply_entry_for(fuse_req_t req, struct corafs *fs,
+			   struct cora_catalog *cat, fuse_ino_t ino)
+{
+	struct fuse_entry_param ep;
+	double timeout;
+	int rc;
+
+	memset(&ep, 0, sizeof(ep));
+	rc = fs_getattr(fs, cat, ino, &ep.attr, &timeout);
+	if (rc)
+		return rc;
+	ep.ino = ino;
+	ep.attr_timeout = timeout;
+	ep.entry_timeout = timeout;
+	fuse_reply_entry(req, &ep);
+	return 0;
+}
+
+static int doc_lookup(const enum fs_doc *docs, size_t n, const char *name,
+		      int64_t rowid, fuse_ino_t *ino)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(name, cora_doc_name(doc_kinds[docs[i]])) == 0) {
+			*ino = fs_ino(FS_TAG_DOC + docs[i], (uint64_t)rowid, 0);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The inode of the dataset folder of a Dataset entity (its root node). */
+static int dataset_root(struct cora_catalog *cat, const char *dataset_id,
+			int64_t *ino)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT ino FROM nodes"
+				    " WHERE parent = 0 AND name = ?1");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, dataset_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ino = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static int do_lookup(struct corafs *fs, struct cora_catalog *cat,
+		     fuse_ino_t parent, const char *name, fuse_ino_t *ino)
+{
+	static const struct { const char *name; enum fs_fixed row; } root[] = {
+		{ "README.txt", FS_README }, { "assets", FS_ASSETS },
+		{ "datasets", FS_DATASETS }, { "bundles", FS_BUNDLES },
+		{ ".cora", FS_DOTCORA },
+	};
+	enum fs_tag tag = fs_ino_tag(parent);
+	uint64_t row = fs_ino_row(parent);
+	struct entity e;
+	struct node n;
+	int64_t root_ino;
+	size_t i;
+	int rc;
+
+	switch (tag) {
+	case FS_TAG_FIXED:
+		if (row == FS_ROOT) {
+			for (i = 0; i < sizeof(root) / sizeof(root[0]); i++)
+				if (strcmp(name, root[i].name) == 0) {
+					*ino = fs_ino(FS_TAG_FIXED, root[i].row, 0);
+					return 0;
+				}
+			return -ENOENT;
+		}
+		if (row == FS_DOTCORA) {
+			if (strcmp(name, "events.jsonl") != 0)
+				return -ENOENT;
+			*ino = fs_ino(FS_TAG_FIXED, FS_EVENTS, 0);
+			return 0;
+		}
+		if (row == FS_ASSETS || row == FS_BUNDLES) {
+			rc = entity_by_slug(cat, row == FS_ASSETS ? "Asset" :
+					    "Bundle", name, &e);
+			if (rc)
+				return rc;
+			*ino = fs_ino(row == FS_ASSETS ? FS_TAG_ASSET :
+				      FS_TAG_BUNDLE, (uint64_t)e.rowid, 0);
+			entity_release(&e);
+			return 0;
+		}
+		if (row == FS_DATASETS) {
+			rc = entity_by_slug(cat, "Dataset", name, &e);
+			if (rc)
+				return rc;
+			rc = dataset_root(cat, e.id, &root_ino);
+			entity_release(&e);
+			if (rc)
+				return rc; /* discarded: its folder is gone */
+			*ino = fs_ino(FS_TAG_NODE, (uint64_t)root_ino, 0);
+			return 0;
+		}
+		return -ENOTDIR;
+	case FS_TAG_ASSET:
+		return doc_lookup(asset_docs, NDOCS(asset_docs), name,
+				  (int64_t)row, ino);
+	case FS_TAG_BUNDLE:
+		return doc_lookup(bundle_docs, NDOCS(bundle_docs), name,
+				  (int64_t)row, ino);
+	case FS_TAG_NODE:
+		rc = node_child(cat, (int64_t)row, name, &n);
+		if (rc == 0) {
+			*ino = fs_ino(FS_TAG_NODE, (uint64_t)n.ino, 0);
+			node_release(&n);
+			return 0;
+		}
+		if (rc != -ENOENT)
+			return rc;
+		/* a dataset root: its generated files */
+		rc = node_by_ino(cat, (int64_t)row, &n);
+		if (rc)
+			return rc;
+		if (n.parent == 0 && entity_by_id(cat, n.dataset_id, &e) == 0) {
+			rc = doc_lookup(dataset_docs, NDOCS(dataset_docs), name,
+					e.rowid, ino);
+			entity_release(&e);
+		} else {
+			rc = n.type == 'd' ? -ENOENT : -ENOTDIR;
+		}
+		node_release(&n);
+		return rc;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct fuse_entry_param ep;
+	fuse_ino_t ino;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, fs_errno(cora_error_code()));
+		return;
+	}
+	rc = do_lookup(fs, cat, parent, name, &ino);
+	if (rc == -ENOENT && fs_pending_lookup(fs, parent, name, &ep.attr) == 0) {
+		ep.ino = ep.attr.st_ino;
+		ep.attr_timeout = 0;
+		ep.entry_timeout = 0;
+		ep.generation = 0;
+		fuse_reply_entry(req, &ep);
+		return;
+	}
+	if (rc == -ENOENT) {
+		/* a negative entry, cached until the watcher says otherwise */
+		memset(&ep, 0, sizeof(ep));
+		ep.entry_timeout = fs->attr_timeout;
+		fuse_reply_entry(req, &ep);
+		return;
+	}
+	if (rc == 0)
+		rc = reply_entry_for(req, fs, cat, ino);
+	if (rc)
+		fuse_reply_err(req, -rc);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct stat st;
+	double timeout;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, fs_errno(cora_error_code()));
+		return;
+	}
+	if (fs_pending_getattr(fs, ino, &st) == 0) {
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	rc = fs_getattr(fs, cat, ino, &st, &timeout);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+/* ---- readdir ------------------------------------------------------------------- */
+
+/*
+ * Directory offsets: 1 and 2 are "." and "..", 3..15 the fixed or
+ * generated entries, and from 16 on a row id + 16 (entities.rowid or
+ * nodes.ino), so a listing resumes with one indexed query "row > off -
+ * 16" however large the folder, and never holds it in memory.
+ */
+#define OFF_ROWS 16
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+	bool plus;
+	struct corafs *fs;
+};
+
+/* Adds one entry; false when the buffer is full. */
+static bool dir_add(struct dirbuf *d, const char *name, const struct stat *st,
+		    double timeout, off_t next)
+{
+	size_t n;
+
+	if (d->plus) {
+		struct fuse_entry_param ep;
+		memset(&ep, 0, sizeof(ep));
+		ep.ino = st->st_ino;
+		ep.attr = *st;
+		ep.attr_timeout = timeout;
+		ep.entry_timeout = timeout;
+		n = fuse_add_direntry_plus(d->req, d->buf + d->used,
+					   d->size - d->used, name, &ep, next);
+	} else {
+		n = fuse_add_direntry(d->req, d->buf + d->used,
+				      d->size - d->used, name, st, next);
+	}
+	if (n > d->size - d->used)
+		return false;
+	d->used += n;
+	return true;
+}
+
+static bool dot_entry(struct dirbuf *d, const char *name, fuse_ino_t ino,
+		      off_t next)
+{
+	struct stat st;
+	size_t n;
+
+	memset(&st, 0, sizeof(st));
+	st.st_ino = ino;
+	st.st_mode = S_IFDIR;
+	if (d->plus) {
+		struct fuse_entry_param ep;
+		memset(&ep, 0, sizeof(ep));
+		ep.attr = st;
+		n = fuse_add_direntry_plus(d->req, d->buf + d->used,
+					   d->size - d->used, name, &ep, next);
+	} else {
+		n = fuse_add_direntry(d->req, d->buf + d->used,
+				      d->size - d->used, name, &st, next);
+	}
+	if (n > d->size - d->used)
+		return false;
+	d->used += n;
+	return true;
+}
+
+static int list_fixed(struct dirbuf *d, struct cora_catalog *cat,
+		      fuse_ino_t dir, fuse_ino_t parent, off_t off,
+		      const char *const *names, const fuse_ino_t *inos,
+		      size_t n)
+{
+	struct stat st;
+	double timeout;
+	size_t i;
+	int rc;
+
+	/* "." and "..": no lookup count (ino 0), only the numbers shown */
+	if (off < 1 && !dot_entry(d, ".", dir, 1))
+		return 1;
+	if (off < 2 && !dot_entry(d, "..", parent, 2))
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (off >= (off_t)(3 + i))
+			continue;
+		rc = fs_getattr(d->fs, cat, inos[i], &st, &timeout);
+		if (rc)
+			continue;
+		if (!dir_add(d, names[i], &st, timeout, (off_t)(3 + i)))
+			return 1;
+	}
+	return 0;
+}
+
+static int list_entities(struct dirbuf *d, struct cora_catalog *cat,
+			 const char *type, off_t off)
+{
+	sqlite3_stmt *s;
+	struct stat st;
+	int64_t after = off > OFF_ROWS ? off - OFF_ROWS : 0;
+	int rc;
+
+	/* Not cached: fs_getattr may use cached statements meanwhile. */
+	rc = sqlite3_prepare_v2(cat->db,
+		"SELECT e.rowid, e.slug, e.updated_at, n.ino FROM entities e"
+		" LEFT JOIN nodes n ON n.parent = 0 AND n.name = e.stream_id"
+		" WHERE e.stream_type = ?1 AND e.rowid > ?2"
+		" AND e.slug IS NOT NULL ORDER BY e.rowid", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, after);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t rowid = sqlite3_column_int64(s, 0);
+		const char *slug = (const char *)sqlite3_column_text(s, 1);
+		fuse_ino_t ino;
+		double timeout;
+
+		if (strcmp(type, "Dataset") == 0) {
+			if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+				continue; /* discarded */
+			ino = fs_ino(FS_TAG_NODE,
+				     (uint64_t)sqlite3_column_int64(s, 3), 0);
+		} else {
+			ino = fs_ino(strcmp(type, "Asset") == 0 ? FS_TAG_ASSET :
+				     FS_TAG_BUNDLE, (uint64_t)rowid, 0);
+		}
+		if (fs_getattr(d->fs, cat, ino, &st, &timeout) != 0)
+			continue;
+		if (!dir_add(d, slug, &st, timeout, OFF_ROWS + rowid))
+			break;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int list_nodes(struct dirbuf *d, struct cora_catalog *cat,
+		      int64_t parent, off_t off)
+{
+	sqlite3_stmt *s;
+	struct stat st;
+	struct node n;
+	int64_t after = off > OFF_ROWS ? off - OFF_ROWS : 0;
+	double timeout = d->fs->attr_timeout;
+	bool is_frozen = false;
+	json_t *ds = NULL;
+	int rc;
+
+	rc = node_by_ino(cat, parent, &n);
+	if (rc)
+		return rc;
+	if (cora_entity_get(cat, "Dataset", n.dataset_id, &ds, NULL, NULL) == 0 &&
+	    dataset_frozen(ds)) {
+		timeout = d->fs->frozen_timeout;
+		is_frozen = true;
+	}
+	json_decref(ds);
+	node_release(&n);
+	rc = sqlite3_prepare_v2(cat->db, "SELECT " NODE_COLS " FROM nodes"
+				" WHERE parent = ?1 AND ino > ?2 ORDER BY ino",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, parent);
+	sqlite3_bind_int64(s, 2, after);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		node_fill(&n, s);
+		stat_node(d->fs, &st, fs_ino(FS_TAG_NODE, (uint64_t)n.ino, 0),
+			  &n);
+		if (is_frozen)
+			st.st_mode &= ~0222;
+		if (!dir_add(d, n.name, &st, timeout, OFF_ROWS + n.ino)) {
+			node_release(&n);
+			break;
+		}
+		node_release(&n);
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, bool plus)
+{
+	static const char *const root_names[] = {
+		"README.txt", "assets", "datasets", "bundles", ".cora",
+	};
+	const fuse_ino_t root_inos[] = {
+		fs_ino(FS_TAG_FIXED, FS_README, 0),
+		fs_ino(FS_TAG_FIXED, FS_ASSETS, 0),
+		fs_ino(FS_TAG_FIXED, FS_DATASETS, 0),
+		fs_ino(FS_TAG_FIXED, FS_BUNDLES, 0),
+		fs_ino(FS_TAG_FIXED, FS_DOTCORA, 0),
+	};
+	static const char *const dotcora_names[] = { "events.jsonl" };
+	const fuse_ino_t dotcora_inos[] = { fs_ino(FS_TAG_FIXED, FS_EVENTS, 0) };
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct dirbuf d = { req, NULL, size, 0, plus, fs };
+	enum fs_tag tag = fs_ino_tag(ino);
+	uint64_t row = fs_ino_row(ino);
+	const char *names[4];
+	fuse_ino_t inos[4];
+	const enum fs_doc *docs = NULL;
+	size_t ndocs = 0, i;
+	struct entity e;
+	struct node n;
+	fuse_ino_t up = 1;
+	int rc = 0;
+
+	if (!cat) {
+		fuse_reply_err(req, fs_errno(cora_error_code()));
+		return;
+	}
+	d.buf = malloc(size);
+	if (!d.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	switch (tag) {
+	case FS_TAG_FIXED:
+		if (row == FS_ROOT) {
+			list_fixed(&d, cat, ino, 1, off, root_names, root_inos, 5);
+		} else if (row == FS_DOTCORA) {
+			list_fixed(&d, cat, ino, 1, off, dotcora_names,
+				   dotcora_inos, 1);
+		} else if (row >= FS_ASSETS && row <= FS_BUNDLES) {
+			if (list_fixed(&d, cat, ino, 1, off, NULL, NULL, 0) == 0)
+				rc = list_entities(&d, cat,
+					row == FS_ASSETS ? "Asset" :
+					row == FS_DATASETS ? "Dataset" : "Bundle",
+					off);
+		} else {
+			rc = -ENOTDIR;
+		}
+		break;
+	case FS_TAG_ASSET:
+	case FS_TAG_BUNDLE:
+		rc = entity_by_row(cat, (int64_t)row, &e);
+		if (rc)
+			break;
+		docs = tag == FS_TAG_ASSET ? asset_docs : bundle_docs;
+		ndocs = tag == FS_TAG_ASSET ? NDOCS(asset_docs) :
+			NDOCS(bundle_docs);
+		for (i = 0; i < ndocs; i++) {
+			names[i] = cora_doc_name(doc_kinds[docs[i]]);
+			inos[i] = fs_ino(FS_TAG_DOC + docs[i], (uint64_t)e.rowid,
+					 0);
+		}
+		entity_release(&e);
+		list_fixed(&d, cat, ino, fs_ino(FS_TAG_FIXED, tag == FS_TAG_ASSET ?
+			   FS_ASSETS : FS_BUNDLES, 0), off, names, inos, ndocs);
+		break;
+	case FS_TAG_NODE:
+		rc = node_by_ino(cat, (int64_t)row, &n);
+		if (rc)
+			break;
+		if (n.type != 'd') {
+			node_release(&n);
+			rc = -ENOTDIR;
+			break;
+		}
+		ndocs = 0;
+		if (n.parent == 0) {
+			up = fs_ino(FS_TAG_FIXED, FS_DATASETS, 0);
+			if (entity_by_id(cat, n.dataset_id, &e) == 0) {
+				for (i = 0; i < NDOCS(dataset_docs); i++) {
+					names[i] = cora_doc_name(
+						doc_kinds[dataset_docs[i]]);
+					inos[i] = fs_ino(FS_TAG_DOC +
+							 dataset_docs[i],
+							 (uint64_t)e.rowid, 0);
+				}
+				ndocs = NDOCS(dataset_docs);
+				entity_release(&e);
+			}
+		} else {
+			up = fs_ino(FS_TAG_NODE, (uint64_t)n.parent, 0);
+		}
+		node_release(&n);
+		if (list_fixed(&d, cat, ino, up, off, names, inos, ndocs) == 0)
+			rc = list_nodes(&d, cat, (int64_t)row, off);
+		break;
+	default:
+		rc = -ENOTDIR;
+	}
+	if (rc && d.used == 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, d.buf, d.used);
+	free(d.buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, true);
+}
+
+/* ---- open and read ---------------------------------------------------------------- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	enum fs_tag tag = fs_ino_tag(ino);
+	struct fs_handle *h;
+	struct entity e;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, fs_errno(cora_error_code()));
+		return;
+	}
+	if (tag == FS_TAG_NODE) {
+		rc = fs_open_file(fs, cat, ino, fi);
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_open(req, fi);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->ino = ino;
+	h->fd = -1;
+	if (tag == FS_TAG_FIXED && fs_ino_row(ino) == FS_README) {
+		h->kind = FS_H_DOC;
+		rc = readme_bytes(cat, &h->doc, &h->doc_len);
+	} else if (tag == FS_TAG_FIXED && fs_ino_row(ino) == FS_EVENTS) {
+		h->kind = FS_H_EVENTS;
+		fi->direct_io = 1; /* grows under readers: no stale pages */
+		rc = 0;
+	} else if (tag >= FS_TAG_DOC && tag < FS_TAG_DOC + 4) {
+		h->kind = FS_H_DOC;
+		rc = entity_by_row(cat, (int64_t)fs_ino_row(ino), &e);
+		if (rc == 0) {
+			rc = doc_bytes(cat, ino, &e, &h->doc, &h->doc_len);
+			entity_release(&e);
+		}
+	} else {
+		rc = -EISDIR;
+	}
+	if (rc) {
+		free(h->doc);
+		free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void read_events(fuse_req_t req, struct corafs *fs,
+			struct cora_catalog *cat, struct fs_handle *h,
+			size_t size, off_t off)
+{
+	sqlite3_stmt *s;
+	char *out = malloc(size ? size : 1);
+	size_t used = 0;
+	int64_t pos = 0;
+	uint64_t at = 0;
+	int rc;
+
+	if (!out) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* resume from the handle's cursor when reading on */
+	if (h->ev_offset <= (uint64_t)off && h->ev_position > 0) {
+		pos = h->ev_position;
+		at = h->ev_offset;
+	}
+	rc = sqlite3_prepare_v2(cat->db, "SELECT position, " EVENT_LINE
+				" FROM events WHERE position > ?1"
+				" ORDER BY position", -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		free(out);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	sqlite3_bind_int64(s, 1, pos);
+	while (used < size && sqlite3_step(s) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(s, 1);
+		uint64_t len = (uint64_t)sqlite3_column_bytes(s, 1) + 1;
+		uint64_t end = at + len;
+
+		if (end > (uint64_t)off) {
+			uint64_t from = (uint64_t)off > at ? (uint64_t)off - at : 0;
+			for (uint64_t k = from; k < len && used < size; k++)
+				out[used++] = k + 1 == len ? '\n' : line[k];
+		}
+		if (end <= (uint64_t)off + size) {
+			h->ev_position = sqlite3_column_int64(s, 0);
+			h->ev_offset = end;
+		}
+		at = end;
+	}
+	sqlite3_finalize(s);
+	(void)fs;
+	fuse_reply_buf(req, out, used);
+	free(out);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct cora_catalog *cat;
+
+	switch (h->kind) {
+	case FS_H_DOC:
+		if ((size_t)off >= h->doc_len)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_buf(req, h->doc + off,
+				       h->doc_len - (size_t)off < size ?
+				       h->doc_len - (size_t)off : size);
+		return;
+	case FS_H_EVENTS:
+		cat = fs_cat(fs);
+		if (!cat) {
+			fuse_reply_err(req, EIO);
+			return;
+		}
+		read_events(req, fs, cat, h, size, off);
+		return;
+	default:
+		fs_read(req, ino, size, off, fi);
+	}
+}
+
+static void op_release_ro(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
+	if (h && (h->kind == FS_H_DOC || h->kind == FS_H_EVENTS)) {
+		free(h->doc);
+		free(h);
+		fuse_reply_err(req, 0);
+		return;
+	}
+	fs_release(req, ino, fi);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	sqlite3_stmt *s;
+
+	if (!cat || fs_ino_tag(ino) != FS_TAG_NODE) {
+		fuse_reply_err(req, cat ? EINVAL : EIO);
+		return;
+	}
+	s = cora_stmt(cat, "SELECT target FROM nodes WHERE ino = ?1"
+		      " AND type = 'l'");
+	if (!s) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	sqlite3_bind_int64(s, 1, (int64_t)fs_ino_row(ino));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		fuse_reply_readlink(req, (const char *)sqlite3_column_text(s, 0));
+	else
+		fuse_reply_err(req, EINVAL);
+	sqlite3_reset(s);
+}
+
+/* ---- extended attributes ------------------------------------------------------------ */
+
+/*
+ * Files: user.cora.sha256, user.cora.blob (the digest a reader of the
+ * blob store would use: "sha256:<hex>"), and user.* attributes stored
+ * with events.  Entity folders: user.cora.id, user.cora.intent,
+ * user.cora.status (datasets; assets report lifecycle as status).
+ */
+int fs_xattr_current(struct corafs *fs, struct cora_catalog *cat,
+		     fuse_ino_t ino, const char *name, char **out, size_t *len)
+{
+	enum fs_tag tag = fs_ino_tag(ino);
+	const char *v = NULL;
+	struct entity e = { 0 };
+	struct node n;
+	bool have_e = false;
+	char *buf = NULL;
+	int rc = -ENODATA;
+
+	if (tag == FS_TAG_ASSET || tag == FS_TAG_BUNDLE) {
+		if (entity_by_row(cat, (int64_t)fs_ino_row(ino), &e) != 0)
+			return -ENOENT;
+		have_e = true;
+	} else if (tag == FS_TAG_NODE) {
+		if (node_by_ino(cat, (int64_t)fs_ino_row(ino), &n) != 0)
+			return -ENOENT;
+		if (n.parent == 0 && entity_by_id(cat, n.dataset_id, &e) == 0)
+			have_e = true;
+		if (n.type == 'f' && !strcmp(name, "user.cora.sha256"))
+			buf = strdup(n.sha256);
+		else if (n.type == 'f' && !strcmp(name, "user.cora.blob") &&
+			 asprintf(&buf, "sha256:%s", n.sha256) < 0)
+			buf = NULL;
+		node_release(&n);
+		if (!buf && strncmp(name, "user.", 5) == 0 &&
+		    strncmp(name, "user.cora.", 10) != 0) {
+			sqlite3_stmt *s = cora_stmt(cat, "SELECT json_extract("
+				"xattrs, '$.' || json_quote(?2)) FROM nodes"
+				" WHERE ino = ?1");
+			if (s) {
+				sqlite3_bind_int64(s, 1, (int64_t)fs_ino_row(ino));
+				sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+				if (sqlite3_step(s) == SQLITE_ROW &&
+				    sqlite3_column_text(s, 0))
+					buf = cora_base64_decode(
+						(const char *)sqlite3_column_text(s, 0),
+						len);
+				sqlite3_reset(s);
+				if (buf) {
+					*out = buf;
+					if (have_e)
+						entity_release(&e);
+					return 0;
+				}
+			}
+		}
+	}
+	if (!buf && have_e) {
+		if (!strcmp(name, "user.cora.id"))
+			v = e.id;
+		else if (!strcmp(name, "user.cora.intent"))
+			v = cora_json_str(e.state, "intent");
+		else if (!strcmp(name, "user.cora.status"))
+			v = cora_json_str(e.state, "status") ?
+			    cora_json_str(e.state, "status") :
+			    cora_json_str(e.state, "lifecycle");
+		if (v)
+			buf = strdup(v);
+	}
+	if (have_e)
+		entity_release(&e);
+	if (buf) {
+		*out = buf;
+		*len = strlen(buf);
+		rc = 0;
+	}
+	return rc;
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat;
+	char *v = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (fs->noxattr) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	/* Answered from memory: the kernel asks for these on every ls -l. */
+	if (strncmp(name, "user.", 5) != 0) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	cat = fs_cat(fs);
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	rc = fs_xattr_current(fs, cat, ino, name, &v, &len);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+	} else if (size == 0) {
+		fuse_reply_xattr(req, len);
+	} else if (size < len) {
+		fuse_reply_err(req, ERANGE);
+	} else {
+		fuse_reply_buf(req, v, len);
+	}
+	free(v);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat;
+	enum fs_tag tag = fs_ino_tag(ino);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct node n;
+
+	if (fs->noxattr) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	cat = fs_cat(fs);
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	f = open_memstream(&buf, &len);
+	if (tag == FS_TAG_ASSET || tag == FS_TAG_BUNDLE) {
+		fputs("user.cora.id", f); fputc(0, f);
+		fputs("user.cora.status", f); fputc(0, f);
+	} else if (tag == FS_TAG_NODE &&
+		   node_by_ino(cat, (int64_t)fs_ino_row(ino), &n) == 0) {
+		if (n.parent == 0) {
+			fputs("user.cora.id", f); fputc(0, f);
+			fputs("user.cora.intent", f); fputc(0, f);
+			fputs("user.cora.status", f); fputc(0, f);
+		}
+		if (n.type == 'f') {
+			fputs("user.cora.blob", f); fputc(0, f);
+			fputs("user.cora.sha256", f); fputc(0, f);
+		}
+		node_release(&n);
+		{
+			sqlite3_stmt *s = cora_stmt(cat, "SELECT key FROM nodes,"
+				" json_each(nodes.xattrs) WHERE ino = ?1"
+				" ORDER BY key");
+			if (s) {
+				sqlite3_bind_int64(s, 1, (int64_t)fs_ino_row(ino));
+				while (sqlite3_step(s) == SQLITE_ROW) {
+					fputs((const char *)sqlite3_column_text(s, 0), f);
+					fputc(0, f);
+				}
+				sqlite3_reset(s);
+			}
+		}
+	}
+	fclose(f);
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct corafs *fs = fs_of(req);
+	struct statvfs sv;
+	char *path;
+
+	if (asprintf(&path, "%s/blobs", fs->catalog) < 0 ||
+	    statvfs(path, &sv) != 0) {
+		fuse_reply_err(req, errno ? errno : ENOMEM);
+		return;
+	}
+	free(path);
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct corafs *fs = userdata;
+
+	/* Let the kernel cache ACL answers (DESIGN 1: the xattr cost). */
+	if (conn->capable & FUSE_CAP_POSIX_ACL && !fs->noxattr)
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	conn->max_write = 1 << 20;
+	conn->max_readahead = 1 << 20;
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	/* inode numbers are computed (inode.h): nothing to free */
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	fuse_reply_none(req);
+}
+
+const struct fuse_lowlevel_ops corafs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = fs_setattr,
+	.readlink = op_readlink,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.link = fs_link,
+	.open = op_open,
+	.read = op_read,
+	.write_buf = fs_write_buf,
+	.flush = fs_flush,
+	.release = op_release_ro,
+	.fsync = fs_fsync,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.statfs = op_statfs,
+	.setxattr = fs_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = fs_removexattr,
+	.create = fs_create,
+};

@@ -1,0 +1,174 @@
+/*
+ * watch.c: following the log and telling the kernel what changed.
+ *
+ * The kernel caches names and attributes for as long as corafs says
+ * (long, for speed: anchors lesson 4).  This thread polls the head of the
+ * log (one indexed query, every 200 ms) and, for each new event, whatever
+ * process appended it, invalidates exactly the inodes and names the event
+ * touched: the entity's folder and generated files, the dataset nodes a
+ * tree event names, README.txt and .cora/events.jsonl.  A change made with
+ * `cora` therefore shows in the mount well within a second.
+ */
+#include "fs/corafs.h"
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/projection.h"
+#include "fs/inode.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_MS 200
+
+static void inval_inode(struct corafs *fs, fuse_ino_t ino)
+{
+	fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+}
+
+static void inval_entry(struct corafs *fs, fuse_ino_t parent,
+			const char *name)
+{
+	fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+}
+
+/* The fuse inode of the folder holding path, and the last component. */
+static int parent_of(struct cora_catalog *cat, const char *dataset_id,
+		     const char *path, fuse_ino_t *parent, const char **leaf)
+{
+	struct cora_node_info info;
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc;
+
+	*leaf = slash ? slash + 1 : path;
+	dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
+	if (!dir)
+		return -1;
+	rc = cora_node_get(cat, dataset_id, dir, &info);
+	free(dir);
+	if (rc)
+		return -1;
+	*parent = fs_ino(FS_TAG_NODE, (uint64_t)info.ino, 0);
+	return 0;
+}
+
+static void touch_path(struct corafs *fs, struct cora_catalog *cat,
+		       const char *dataset_id, const char *path)
+{
+	struct cora_node_info info;
+	fuse_ino_t parent;
+	const char *leaf;
+
+	if (!path)
+		return;
+	if (parent_of(cat, dataset_id, path, &parent, &leaf) == 0) {
+		inval_entry(fs, parent, leaf);
+		inval_inode(fs, parent);
+	}
+	if (cora_node_get(cat, dataset_id, path, &info) == 0)
+		inval_inode(fs, fs_ino(FS_TAG_NODE, (uint64_t)info.ino, 0));
+}
+
+static int on_event(void *arg, const struct cora_event *e)
+{
+	struct corafs *fs = arg;
+	struct cora_catalog *cat = pthread_getspecific(fs->cat_key);
+	json_t *state = NULL;
+	int64_t rowid = 0;
+	const char *slug;
+	int k;
+
+	if (cora_entity_get(cat, NULL, e->stream_id, &state, NULL, &rowid) != 0)
+		return 0;
+	slug = cora_json_str(state, "slug");
+	for (k = 0; k < 4; k++)
+		inval_inode(fs, fs_ino(FS_TAG_DOC + k, (uint64_t)rowid, 0));
+	if (strcmp(e->stream_type, "Asset") == 0) {
+		inval_inode(fs, fs_ino(FS_TAG_ASSET, (uint64_t)rowid, 0));
+		if (slug)
+			inval_entry(fs, fs_ino(FS_TAG_FIXED, FS_ASSETS, 0), slug);
+	} else if (strcmp(e->stream_type, "Bundle") == 0) {
+		inval_inode(fs, fs_ino(FS_TAG_BUNDLE, (uint64_t)rowid, 0));
+		if (slug)
+			inval_entry(fs, fs_ino(FS_TAG_FIXED, FS_BUNDLES, 0), slug);
+	} else if (strcmp(e->stream_type, "Dataset") == 0) {
+		struct cora_node_info root;
+		if (slug)
+			inval_entry(fs, fs_ino(FS_TAG_FIXED, FS_DATASETS, 0),
+				    slug);
+		if (cora_node_get(cat, e->stream_id, "", &root) == 0)
+			inval_inode(fs, fs_ino(FS_TAG_NODE, (uint64_t)root.ino,
+					       0));
+		touch_path(fs, cat, e->stream_id,
+			   cora_json_str(e->payload, "path"));
+		touch_path(fs, cat, e->stream_id,
+			   cora_json_str(e->payload, "from"));
+		touch_path(fs, cat, e->stream_id,
+			   cora_json_str(e->payload, "to"));
+		/* a removed node's inode (gone from the tree) keeps its
+		 * cached pages until forgotten; names were dropped above */
+	}
+	json_decref(state);
+	{
+		int64_t us;
+		if (cora_time_parse(&us, e->occurred_at) == 0)
+			fs->head_time_ns = us * 1000;
+	}
+	fs->head = e->position;
+	return 0;
+}
+
+static void *watch_main(void *arg)
+{
+	struct corafs *fs = arg;
+	struct cora_catalog *cat = fs_cat(fs);
+	struct timespec ts = { 0, POLL_MS * 1000000L };
+	int64_t head;
+
+	if (!cat)
+		return NULL;
+	while (!fs->stopping) {
+		nanosleep(&ts, NULL);
+		if (cora_store_head(cat, &head) != 0 || head <= fs->head)
+			continue;
+		cora_store_scan(cat, NULL, fs->head, on_event, fs);
+		inval_inode(fs, fs_ino(FS_TAG_FIXED, FS_README, 0));
+		inval_inode(fs, fs_ino(FS_TAG_FIXED, FS_EVENTS, 0));
+		inval_inode(fs, 1);
+		inval_inode(fs, fs_ino(FS_TAG_FIXED, FS_ASSETS, 0));
+		inval_inode(fs, fs_ino(FS_TAG_FIXED, FS_DATASETS, 0));
+		inval_inode(fs, fs_ino(FS_TAG_FIXED, FS_BUNDLES, 0));
+	}
+	return NULL;
+}
+
+int fs_watch_start(struct corafs *fs)
+{
+	struct cora_catalog *cat = fs_cat(fs);
+	int64_t head;
+
+	if (!cat || cora_store_head(cat, &head) != 0)
+		return -1;
+	/* the newest event's time is the mtime of the fixed folders */
+	fs->head = head > 0 ? head - 1 : 0;
+	cora_store_scan(cat, NULL, fs->head, on_event, fs);
+	fs->head = head;
+	fs->stopping = false;
+	if (pthread_create(&fs->watcher, NULL, watch_main, fs) != 0)
+		return -1;
+	fs->watching = true;
+	return 0;
+}
+
+void fs_watch_stop(struct corafs *fs)
+{
+	if (!fs->watching)
+		return;
+	fs->stopping = true;
+	pthread_join(fs->watcher, NULL);
+	fs->watching = false;
+}

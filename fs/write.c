@@ -1,0 +1,1341 @@
+/*
+ * write.c: the write side of the mount (DESIGN 1, "Writing through the
+ * mount"): files written through staging and committed at flush/fsync,
+ * and the namespace operations that become one event each.
+ *
+ * A file created here has no event until its first commit: it lives in
+ * the pending table, with an inode number reserved from the catalog
+ * (cora_ino_reserve) that its DatasetFileAdded event will carry, so the
+ * number a writer saw is the number the file keeps.  After a crash a
+ * pending file simply never existed; its staging file is removed at the
+ * next start.  Commit order (catalog.h invariant 5): the blob is durable
+ * in the store before the event that names it is appended.
+ */
+#include "fs/corafs.h"
+
+#include "core/base64.h"
+#include "core/blobstore.h"
+#include "core/clock.h"
+#include "core/command.h"
+#include "core/error.h"
+#include "core/projection.h"
+#include "core/text.h"
+#include "fs/errno.h"
+#include "fs/handle.h"
+#include "fs/inode.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const reserved_names[] = {
+	"ro-crate-metadata.json", "ro-crate-preview.html", "datacite.xml",
+};
+
+struct fs_pending {
+	struct fs_pending *next;
+	uint64_t ino;               /* fuse inode */
+	uint64_t parent;            /* fuse inode of its folder */
+	char *name;
+	struct fs_handle *h;        /* the handle that created it */
+};
+
+static struct corafs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int64_t now_ns(void)
+{
+	return cora_clock_now_us() * 1000;
+}
+
+/* ---- inode reservations ------------------------------------------------------ */
+
+static pthread_mutex_t ino_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t ino_next, ino_end;
+
+static int reserve_ino(struct cora_catalog *cat, int64_t *ino)
+{
+	int64_t first;
+	int rc;
+
+	pthread_mutex_lock(&ino_lock);
+	if (ino_next >= ino_end) {
+		rc = cora_ino_reserve(cat, 1024, &first);
+		if (rc) {
+			pthread_mutex_unlock(&ino_lock);
+			return -fs_errno(rc);
+		}
+		ino_next = first;
+		ino_end = first + 1024;
+	}
+	*ino = ino_next++;
+	pthread_mutex_unlock(&ino_lock);
+	return 0;
+}
+
+/* ---- pending table ------------------------------------------------------------ */
+
+static void pending_add(struct corafs *fs, struct fs_pending *p)
+{
+	pthread_mutex_lock(&fs->pending_lock);
+	p->next = fs->pending;
+	fs->pending = p;
+	pthread_mutex_unlock(&fs->pending_lock);
+}
+
+static void pending_remove(struct corafs *fs, struct fs_handle *h)
+{
+	struct fs_pending **pp, *p;
+
+	pthread_mutex_lock(&fs->pending_lock);
+	for (pp = &fs->pending; (p = *pp); pp = &p->next) {
+		if (p->h == h) {
+			*pp = p->next;
+			free(p->name);
+			free(p);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->pending_lock);
+}
+
+static void pending_stat(struct corafs *fs, const struct fs_handle *h,
+			 struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = h->ino;
+	st->st_mode = S_IFREG | (h->mode & 07777);
+	st->st_nlink = 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = (off_t)h->size;
+	st->st_blksize = 131072;
+	st->st_blocks = (blkcnt_t)((h->size + 511) / 512);
+	st->st_mtim.tv_sec = h->mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = h->mtime_ns % 1000000000;
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+int fs_pending_lookup(struct corafs *fs, fuse_ino_t parent, const char *name,
+		      struct stat *st)
+{
+	struct fs_pending *p;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&fs->pending_lock);
+	for (p = fs->pending; p; p = p->next) {
+		if (p->parent == parent && strcmp(p->name, name) == 0) {
+			pending_stat(fs, p->h, st);
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->pending_lock);
+	return rc;
+}
+
+int fs_pending_getattr(struct corafs *fs, fuse_ino_t ino, struct stat *st)
+{
+	struct fs_pending *p;
+	int rc = -ENOENT;
+
+	if (!fs->pending)
+		return -ENOENT;
+	pthread_mutex_lock(&fs->pending_lock);
+	for (p = fs->pending; p; p = p->next) {
+		if (p->ino == ino) {
+			pending_stat(fs, p->h, st);
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->pending_lock);
+	return rc;
+}
+
+/* ---- where a write goes ---------------------------------------------------------- */
+
+/* A folder of a dataset that may be written: its dataset and path. */
+struct place {
+	json_t *dataset;     /* state */
+	char *path;          /* folder path inside the dataset, "" = root */
+	const char *id;      /* dataset id (borrowed from dataset) */
+	const char *slug;
+};
+
+static void place_release(struct place *pl)
+{
+	json_decref(pl->dataset);
+	free(pl->path);
+	memset(pl, 0, sizeof(*pl));
+}
+
+static bool frozen(const json_t *ds)
+{
+	const char *intent = cora_json_str(ds, "intent");
+	const char *status = cora_json_str(ds, "status");
+
+	return (intent && strcmp(intent, "Trial") != 0) ||
+	       (status && strcmp(status, "Registered") != 0);
+}
+
+/* Resolves a folder inode for writing into: -EROFS for places that are
+ * generated or frozen, -EPERM for datasets/ itself (only mkdir). */
+static int writable_folder(struct corafs *fs, struct cora_catalog *cat,
+			   fuse_ino_t dir, struct place *pl)
+{
+	int rc;
+
+	memset(pl, 0, sizeof(*pl));
+	if (fs->readonly)
+		return -EROFS;
+	if (fs_ino_tag(dir) != FS_TAG_NODE)
+		return dir == fs_ino(FS_TAG_FIXED, FS_DATASETS, 0) ? -EPERM :
+		       -EROFS;
+	rc = fs_node_path(cat, fs_ino_row(dir), &pl->dataset, &pl->path);
+	if (rc)
+		return rc;
+	pl->id = cora_json_str(pl->dataset, "id");
+	pl->slug = cora_json_str(pl->dataset, "slug");
+	if (frozen(pl->dataset)) {
+		place_release(pl);
+		return -EROFS;
+	}
+	return 0;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%s%s", dir, *dir ? "/" : "", name) < 0)
+		return NULL;
+	return p;
+}
+
+/* Checks a new name in a folder: valid, not reserved at a root. */
+static int check_name(const struct place *pl, const char *name)
+{
+	size_t i;
+
+	if (strlen(name) > 255)
+		return -ENAMETOOLONG;
+	if (cora_text_name(name, "name") != 0)
+		return -EINVAL;
+	if (pl->path[0] == '\0')
+		for (i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
+			if (strcmp(name, reserved_names[i]) == 0)
+				return -EPERM;
+	return 0;
+}
+
+/* Runs one command on the dataset; -errno.  With `durable`, the commit
+ * is synced (synchronous=FULL) before returning. */
+static int run(struct cora_catalog *cat, const char *command,
+	       const char *dataset_id, json_t *cmd, bool durable)
+{
+	int rc;
+
+	if (durable)
+		cora_exec_sql(cat, "PRAGMA synchronous=FULL");
+	rc = cora_command(cat, command, dataset_id, cmd, NULL);
+	if (durable)
+		cora_exec_sql(cat, "PRAGMA synchronous=NORMAL");
+	json_decref(cmd);
+	return rc ? -fs_errno(rc) : 0;
+}
+
+static int reply_entry(fuse_req_t req, struct corafs *fs,
+		       struct cora_catalog *cat, fuse_ino_t ino)
+{
+	struct fuse_entry_param ep;
+	double timeout;
+	int rc;
+
+	memset(&ep, 0, sizeof(ep));
+	rc = fs_getattr(fs, cat, ino, &ep.attr, &timeout);
+	if (rc)
+		return rc;
+	ep.ino = ino;
+	ep.attr_timeout = timeout;
+	ep.entry_timeout = timeout;
+	fuse_reply_entry(req, &ep);
+	return 0;
+}
+
+/* The fuse inode of a dataset node by path (after a command made it). */
+static int node_ino(struct cora_catalog *cat, const char *dataset_id,
+		    const char *path, fuse_ino_t *ino)
+{
+	struct cora_node_info info;
+	int rc = cora_node_get(cat, dataset_id, path, &info);
+
+	if (rc)
+		return -fs_errno(rc);
+	*ino = fs_ino(FS_TAG_NODE, (uint64_t)info.ino, 0);
+	return 0;
+}
+
+/* ---- staging ------------------------------------------------------------------ */
+
+static atomic_uint_fast64_t staging_serial;
+
+static int staging_open(struct corafs *fs, struct fs_handle *h)
+{
+	char *name;
+
+	if (asprintf(&name, "%s/w-%d-%llu", fs->staging, (int)getpid(),
+		     (unsigned long long)atomic_fetch_add(&staging_serial, 1)) < 0)
+		return -ENOMEM;
+	h->fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (h->fd < 0) {
+		int e = errno;
+		free(name);
+		return -e;
+	}
+	h->staging = name;
+	h->hashing = cora_sha256_init(&h->hash) == 0;
+	h->hashed = 0;
+	return 0;
+}
+
+static void staging_drop(struct fs_handle *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+	if (h->staging) {
+		unlink(h->staging);
+		free(h->staging);
+		h->staging = NULL;
+	}
+	if (h->hashing)
+		cora_sha256_release(&h->hash);
+	h->hashing = false;
+}
+
+/* Makes the handle DIRTY with a staging file holding the current
+ * content (or none, with `truncate`). */
+static int make_dirty(struct corafs *fs, struct fs_handle *h, bool truncate)
+{
+	char *buf;
+	uint64_t off = 0;
+	size_t n;
+	int rc;
+
+	if (h->dirty)
+		return 0;
+	rc = staging_open(fs, h);
+	if (rc)
+		return rc;
+	if (!truncate && h->size > 0) {
+		struct cora_blob_reader *r = h->reader;
+		bool own = false;
+
+		if (!r) {
+			rc = cora_blob_open(fs->blobs, h->sha256, &r);
+			if (rc) {
+				staging_drop(h);
+				return -fs_errno(rc);
+			}
+			own = true;
+		}
+		buf = malloc(1 << 20);
+		rc = buf ? 0 : -ENOMEM;
+		while (rc == 0 && off < h->size) {
+			rc = r->read(r, buf, 1 << 20, off, &n);
+			if (rc) {
+				rc = -fs_errno(rc);
+				break;
+			}
+			if (n == 0)
+				break;
+			if (pwrite(h->fd, buf, n, (off_t)off) != (ssize_t)n) {
+				rc = -EIO;
+				break;
+			}
+			if (h->hashing)
+				cora_sha256_update(&h->hash, buf, n);
+			off += n;
+		}
+		h->hashed = off;
+		free(buf);
+		if (own)
+			r->close(r);
+		if (rc) {
+			staging_drop(h);
+			return rc;
+		}
+	}
+	if (truncate)
+		h->size = 0;
+	h->dirty = true;
+	return 0;
+}
+
+/* Digest of the staging file: from the running hash when every byte
+ * arrived in order, else by reading it again. */
+static int staging_digest(struct fs_handle *h, char sha[65])
+{
+	struct cora_sha256 c;
+	char *buf;
+	uint64_t off = 0;
+	ssize_t n;
+
+	if (h->hashing && h->hashed == h->size) {
+		cora_sha256_final(&h->hash, sha);
+		h->hashing = false;
+		return 0;
+	}
+	if (h->hashing) {
+		cora_sha256_release(&h->hash);
+		h->hashing = false;
+	}
+	if (cora_sha256_init(&c) != 0)
+		return -ENOMEM;
+	buf = malloc(1 << 20);
+	if (!buf) {
+		cora_sha256_release(&c);
+		return -ENOMEM;
+	}
+	while (off < h->size) {
+		n = pread(h->fd, buf, 1 << 20, (off_t)off);
+		if (n <= 0) {
+			free(buf);
+			cora_sha256_release(&c);
+			return n < 0 ? -errno : -EIO;
+		}
+		cora_sha256_update(&c, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	cora_sha256_final(&c, sha);
+	return 0;
+}
+
+/* DIRTY -> CLEAN: the blob made durable, then the event appended.
+ * Called with h->lock held. */
+static int commit(struct corafs *fs, struct cora_catalog *cat,
+		  struct fs_handle *h, bool durable)
+{
+	char sha[65];
+	uint64_t size;
+	json_t *cmd;
+	int rc;
+
+	if (!h->dirty)
+		return 0;
+	if (ftruncate(h->fd, (off_t)h->size) != 0)
+		return -errno;
+	rc = staging_digest(h, sha);
+	if (rc)
+		return rc;
+	rc = cora_blob_put_file(fs->blobs, h->staging, sha, NULL, &size);
+	if (rc)
+		return -fs_errno(rc);
+	cmd = json_pack("{s:s, s:s, s:I, s:i, s:I}", "path", h->path,
+			"sha256", sha, "size", (json_int_t)size, "mode",
+			(int)(h->mode & 07777), "mtime_ns",
+			(json_int_t)h->mtime_ns);
+	if (h->pending)
+		json_object_set_new(cmd, "ino", json_integer(
+			(json_int_t)fs_ino_row(h->ino)));
+	rc = run(cat, "dataset.put_file", h->dataset_id, cmd, durable);
+	if (rc)
+		return rc;
+	if (h->pending) {
+		pending_remove(fs, h);
+		h->pending = false;
+	}
+	memcpy(h->sha256, sha, sizeof(sha));
+	h->dirty = false;
+	staging_drop(h);
+	if (h->reader) {
+		h->reader->close(h->reader);
+		h->reader = NULL;
+	}
+	return 0;
+}
+
+static void handle_free(struct fs_handle *h)
+{
+	staging_drop(h);
+	if (h->reader)
+		h->reader->close(h->reader);
+	pthread_mutex_destroy(&h->lock);
+	free(h->dataset_id);
+	free(h->path);
+	free(h->doc);
+	free(h);
+}
+
+static struct fs_handle *handle_new(uint64_t ino, enum fs_handle_kind kind)
+{
+	struct fs_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->kind = kind;
+	h->ino = ino;
+	h->fd = -1;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+}
+
+/* ---- create, open, read, write, flush, fsync, release --------------------------- */
+
+void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode, struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct fuse_entry_param ep;
+	struct cora_node_info info;
+	struct fs_pending *p = NULL;
+	struct fs_handle *h = NULL;
+	struct place pl;
+	int64_t ino = 0;
+	char *path = NULL;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	rc = writable_folder(fs, cat, parent, &pl);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	rc = check_name(&pl, name);
+	if (rc == 0 && !(path = join_path(pl.path, name)))
+		rc = -ENOMEM;
+	if (rc == 0 && cora_node_get(cat, pl.id, path, &info) == 0)
+		rc = -EEXIST;
+	if (rc == 0 && fs_pending_lookup(fs, parent, name, &ep.attr) == 0)
+		rc = -EEXIST;
+	if (rc == 0)
+		rc = reserve_ino(cat, &ino);
+	if (rc == 0) {
+		h = handle_new(fs_ino(FS_TAG_NODE, (uint64_t)ino, 0), FS_H_WRITE);
+		p = calloc(1, sizeof(*p));
+		if (!h || !p)
+			rc = -ENOMEM;
+	}
+	if (rc == 0) {
+		h->dataset_id = strdup(pl.id);
+		h->path = path;
+		path = NULL;
+		h->pending = true;
+		h->mode = mode & 07777;
+		h->mtime_ns = now_ns();
+		rc = make_dirty(fs, h, true);
+	}
+	if (rc) {
+		if (h)
+			handle_free(h);
+		free(p);
+		free(path);
+		place_release(&pl);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	place_release(&pl);
+	p->ino = h->ino;
+	p->parent = parent;
+	p->name = strdup(name);
+	p->h = h;
+	pending_add(fs, p);
+	memset(&ep, 0, sizeof(ep));
+	ep.ino = h->ino;
+	pending_stat(fs, h, &ep.attr);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	fuse_reply_create(req, &ep, fi);
+}
+
+int fs_open_file(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
+		 struct fuse_file_info *fi)
+{
+	struct cora_node_info info;
+	struct fs_handle *h;
+	json_t *ds = NULL;
+	char *path = NULL;
+	struct stat st;
+	int rc;
+
+	if (fs_pending_getattr(fs, ino, &st) == 0)
+		return -EBUSY; /* being written by another open: commit first */
+	rc = fs_node_path(cat, fs_ino_row(ino), &ds, &path);
+	if (rc)
+		return rc;
+	rc = cora_node_get(cat, cora_json_str(ds, "id"), path, &info);
+	if (rc) {
+		rc = -fs_errno(rc);
+		goto out;
+	}
+	if (info.type != 'f') {
+		rc = info.type == 'd' ? -EISDIR : -ELOOP;
+		goto out;
+	}
+	if ((fi->flags & O_ACCMODE) == O_RDONLY) {
+		h = handle_new(ino, FS_H_BLOB);
+		if (!h) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = cora_blob_open(fs->blobs, info.sha256, &h->reader);
+		if (rc) {
+			handle_free(h);
+			rc = -fs_errno(rc);
+			goto out;
+		}
+		fi->fh = (uint64_t)(uintptr_t)h;
+		/* content changes only by events, and the watcher
+		 * invalidates the page cache when one does */
+		fi->keep_cache = 1;
+		goto out;
+	}
+	if (fs->readonly || frozen(ds)) {
+		rc = -EROFS;
+		goto out;
+	}
+	h = handle_new(ino, FS_H_WRITE);
+	if (!h) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	h->dataset_id = strdup(cora_json_str(ds, "id"));
+	h->path = path;
+	path = NULL;
+	memcpy(h->sha256, info.sha256, sizeof(h->sha256));
+	h->size = (uint64_t)info.size;
+	h->mode = info.mode;
+	h->mtime_ns = info.mtime_ns;
+	if (fi->flags & O_TRUNC) {
+		rc = make_dirty(fs, h, true);
+		h->mtime_ns = now_ns();
+		if (rc) {
+			handle_free(h);
+			goto out;
+		}
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+out:
+	json_decref(ds);
+	free(path);
+	return rc;
+}
+
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	int rc;
+
+	if (h->kind == FS_H_WRITE) {
+		pthread_mutex_lock(&h->lock);
+		if (!h->dirty && !h->reader && h->size > 0) {
+			rc = cora_blob_open(fs->blobs, h->sha256, &h->reader);
+			if (rc) {
+				pthread_mutex_unlock(&h->lock);
+				fuse_reply_err(req, fs_errno(rc));
+				return;
+			}
+		}
+		if (h->dirty) {
+			/* from staging; the fd outlives this reply only
+			 * because we copy through a buffer here */
+			char *b = malloc(size ? size : 1);
+			ssize_t n = b ? pread(h->fd, b, size, off) : -1;
+			pthread_mutex_unlock(&h->lock);
+			if (n < 0)
+				fuse_reply_err(req, b ? errno : ENOMEM);
+			else
+				fuse_reply_buf(req, b, (size_t)n);
+			free(b);
+			return;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (!h->reader) {
+			fuse_reply_buf(req, NULL, 0);
+			return;
+		}
+	}
+	if (h->reader->fd >= 0) {
+		/* zero-copy: the kernel reads the blob's descriptor */
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = h->reader->fd;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	{
+		char *b = malloc(size ? size : 1);
+		size_t n = 0;
+		rc = b ? h->reader->read(h->reader, b, size, (uint64_t)off, &n) :
+			 CORA_ENOMEM;
+		if (rc)
+			fuse_reply_err(req, fs_errno(rc));
+		else
+			fuse_reply_buf(req, b, n);
+		free(b);
+	}
+}
+
+void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
+		  off_t off, struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	size_t total = fuse_buf_size(bufv);
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(total);
+	ssize_t n;
+	int rc;
+
+	if (!h || h->kind != FS_H_WRITE) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	rc = make_dirty(fs, h, false);
+	if (rc) {
+		pthread_mutex_unlock(&h->lock);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (h->hashing && (uint64_t)off == h->hashed && bufv->count == 1 &&
+	    !(bufv->buf[0].flags & FUSE_BUF_IS_FD)) {
+		/* in order: hash while the data arrives */
+		cora_sha256_update(&h->hash, bufv->buf[0].mem, total);
+		h->hashed += total;
+	} else if (h->hashing && (uint64_t)off < h->hashed) {
+		/* overwrote hashed bytes: rehash at commit */
+		cora_sha256_release(&h->hash);
+		h->hashing = false;
+	} else if (h->hashing) {
+		cora_sha256_release(&h->hash); /* a gap: rehash at commit */
+		h->hashing = false;
+	}
+	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	dst.buf[0].fd = h->fd;
+	dst.buf[0].pos = off;
+	n = fuse_buf_copy(&dst, bufv, 0);
+	if (n >= 0) {
+		if ((uint64_t)off + (uint64_t)n > h->size)
+			h->size = (uint64_t)off + (uint64_t)n;
+		if (!h->mtime_set)
+			h->mtime_ns = now_ns();
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct cora_catalog *cat;
+	int rc = 0;
+
+	if (!h || h->kind != FS_H_WRITE) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	cat = fs_cat(fs);
+	pthread_mutex_lock(&h->lock);
+	rc = cat ? commit(fs, cat, h, false) : -EIO;
+	pthread_mutex_unlock(&h->lock);
+	fuse_reply_err(req, -rc);
+}
+
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	      struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct cora_catalog *cat = fs_cat(fs);
+	int rc = 0;
+
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (h && h->kind == FS_H_WRITE) {
+		pthread_mutex_lock(&h->lock);
+		if (h->dirty)
+			rc = commit(fs, cat, h, true);
+		pthread_mutex_unlock(&h->lock);
+	}
+	/* an earlier commit at close used synchronous=NORMAL: a checkpoint
+	 * syncs the write-ahead log first, so it is durable after this */
+	if (rc == 0 && sqlite3_wal_checkpoint_v2(cat->db, NULL,
+						 SQLITE_CHECKPOINT_PASSIVE,
+						 NULL, NULL) != SQLITE_OK)
+		rc = -EIO;
+	fuse_reply_err(req, -rc);
+}
+
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	struct cora_catalog *cat = fs_cat(fs);
+	int rc;
+
+	if (!h) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	if (h->kind == FS_H_WRITE) {
+		pthread_mutex_lock(&h->lock);
+		if (h->dirty && cat) {
+			/* close() has returned already: a failure here can
+			 * only be logged (flush reported it first) */
+			rc = commit(fs, cat, h, false);
+			if (rc)
+				fprintf(stderr, "corafs: '%s' was not saved: "
+					"%s\n", h->path, strerror(-rc));
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (h->pending)
+			pending_remove(fs, h);
+	}
+	handle_free(h);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- namespace --------------------------------------------------------------------- */
+
+void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+	      mode_t mode)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct place pl;
+	fuse_ino_t ino = 0;
+	char *path;
+	json_t *cmd;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (parent == fs_ino(FS_TAG_FIXED, FS_DATASETS, 0) && !fs->readonly) {
+		/* registers a Trial dataset */
+		cmd = json_pack("{s:s}", "slug", name);
+		rc = cora_command(cat, "dataset.register", NULL, cmd, NULL);
+		json_decref(cmd);
+		if (rc) {
+			fuse_reply_err(req, fs_errno(rc));
+			return;
+		}
+		{
+			json_t *ds;
+			rc = cora_entity_get(cat, "Dataset", name, &ds, NULL,
+					     NULL);
+			if (rc == 0) {
+				rc = node_ino(cat, cora_json_str(ds, "id"), "",
+					      &ino);
+				json_decref(ds);
+			} else {
+				rc = -fs_errno(rc);
+			}
+		}
+		if (rc == 0)
+			rc = reply_entry(req, fs, cat, ino);
+		if (rc)
+			fuse_reply_err(req, -rc);
+		return;
+	}
+	rc = writable_folder(fs, cat, parent, &pl);
+	if (rc == 0)
+		rc = check_name(&pl, name);
+	if (rc) {
+		place_release(&pl);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	path = join_path(pl.path, name);
+	cmd = json_pack("{s:s, s:i, s:I}", "path", path, "mode",
+			(int)(mode & 07777), "mtime_ns", (json_int_t)now_ns());
+	rc = run(cat, "dataset.add_folder", pl.id, cmd, false);
+	if (rc == 0)
+		rc = node_ino(cat, pl.id, path, &ino);
+	if (rc == 0)
+		rc = reply_entry(req, fs, cat, ino);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	free(path);
+	place_release(&pl);
+}
+
+/* rm and rmdir: one event each. */
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 bool folder)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct stat st;
+	struct place pl;
+	char *path;
+	json_t *cmd;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	rc = writable_folder(fs, cat, parent, &pl);
+	if (rc) {
+		/* datasets/X: discarding needs a reason: use cora */
+		fuse_reply_err(req, rc == -EPERM ? EPERM : -rc);
+		return;
+	}
+	if (fs_pending_lookup(fs, parent, name, &st) == 0) {
+		place_release(&pl);
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
+	path = join_path(pl.path, name);
+	if (pl.path[0] == '\0') {
+		size_t i;
+		for (i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
+			if (strcmp(name, reserved_names[i]) == 0)
+				rc = -EROFS; /* a generated file */
+	}
+	if (rc == 0) {
+		cmd = json_pack("{s:s}", "path", path);
+		rc = run(cat, folder ? "dataset.remove_folder" :
+			 "dataset.remove", pl.id, cmd, false);
+	}
+	free(path);
+	place_release(&pl);
+	fuse_reply_err(req, -rc);
+}
+
+void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, false);
+}
+
+void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, true);
+}
+
+void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct cora_node_info info;
+	struct place from, to;
+	struct stat st;
+	char *a = NULL, *b = NULL;
+	json_t *cmd;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (flags & RENAME_EXCHANGE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	rc = writable_folder(fs, cat, parent, &from);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	rc = writable_folder(fs, cat, newparent, &to);
+	if (rc) {
+		place_release(&from);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (strcmp(from.id, to.id) != 0)
+		rc = -EXDEV; /* tools fall back to copying */
+	if (rc == 0 && (fs_pending_lookup(fs, parent, name, &st) == 0 ||
+			fs_pending_lookup(fs, newparent, newname, &st) == 0))
+		rc = -EBUSY;
+	if (rc == 0)
+		rc = check_name(&to, newname);
+	if (rc == 0) {
+		a = join_path(from.path, name);
+		b = join_path(to.path, newname);
+		if (!a || !b)
+			rc = -ENOMEM;
+	}
+	if (rc == 0 && from.path[0] == '\0') {
+		size_t i;
+		for (i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
+			if (strcmp(name, reserved_names[i]) == 0)
+				rc = -EROFS;
+	}
+	if (rc == 0 && (flags & RENAME_NOREPLACE) &&
+	    cora_node_get(cat, to.id, b, &info) == 0)
+		rc = -EEXIST;
+	if (rc == 0) {
+		cmd = json_pack("{s:s, s:s}", "from", a, "to", b);
+		rc = run(cat, "dataset.move", from.id, cmd, false);
+	}
+	free(a);
+	free(b);
+	place_release(&from);
+	place_release(&to);
+	fuse_reply_err(req, -rc);
+}
+
+void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		const char *name)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct place pl;
+	fuse_ino_t ino = 0;
+	char *path;
+	json_t *cmd;
+	int rc;
+
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	rc = writable_folder(fs, cat, parent, &pl);
+	if (rc == 0)
+		rc = check_name(&pl, name);
+	if (rc) {
+		place_release(&pl);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	path = join_path(pl.path, name);
+	cmd = json_pack("{s:s, s:s, s:I}", "path", path, "target", link,
+			"mtime_ns", (json_int_t)now_ns());
+	rc = run(cat, "dataset.add_symlink", pl.id, cmd, false);
+	if (rc == 0)
+		rc = node_ino(cat, pl.id, path, &ino);
+	if (rc == 0)
+		rc = reply_entry(req, fs, cat, ino);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	free(path);
+	place_release(&pl);
+}
+
+void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	     const char *newname)
+{
+	fuse_reply_err(req, EPERM); /* no hard links: one path per file */
+}
+
+/* A node inode's dataset and path, refusing frozen places. */
+static int writable_node(struct corafs *fs, struct cora_catalog *cat,
+			 fuse_ino_t ino, json_t **ds, char **path)
+{
+	int rc;
+
+	*ds = NULL;
+	*path = NULL;
+	if (fs_ino_tag(ino) != FS_TAG_NODE || fs->readonly)
+		return -EROFS;
+	rc = fs_node_path(cat, fs_ino_row(ino), ds, path);
+	if (rc)
+		return rc;
+	if (frozen(*ds)) {
+		json_decref(*ds);
+		free(*path);
+		*ds = NULL;
+		*path = NULL;
+		return -EROFS;
+	}
+	return 0;
+}
+
+static struct fs_handle *pending_handle(struct corafs *fs, fuse_ino_t ino)
+{
+	struct fs_pending *p;
+	struct fs_handle *h = NULL;
+
+	pthread_mutex_lock(&fs->pending_lock);
+	for (p = fs->pending; p; p = p->next)
+		if (p->ino == ino)
+			h = p->h;
+	pthread_mutex_unlock(&fs->pending_lock);
+	return h;
+}
+
+static int64_t set_time(const struct stat *attr, int to_set)
+{
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		return now_ns();
+	return (int64_t)attr->st_mtim.tv_sec * 1000000000 +
+	       attr->st_mtim.tv_nsec;
+}
+
+void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		struct fuse_file_info *fi)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	struct fs_handle *h = fi ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
+	struct fs_handle *tmp = NULL;
+	struct stat st;
+	double timeout;
+	json_t *ds = NULL;
+	char *path = NULL;
+	int rc = 0;
+
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (h && h->kind != FS_H_WRITE)
+		h = NULL;
+	if (!h)
+		h = pending_handle(fs, ino);
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
+	     ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->gid))) {
+		/* owners are the mount's; asking for them again is fine */
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (h && (h->dirty || h->pending || (to_set & FUSE_SET_ATTR_SIZE))) {
+		/* an open file being written: the new attributes go with the
+		 * commit at close (or fsync) */
+		pthread_mutex_lock(&h->lock);
+		if (to_set & FUSE_SET_ATTR_SIZE) {
+			rc = make_dirty(fs, h, attr->st_size == 0);
+			if (rc == 0 && ftruncate(h->fd, attr->st_size) != 0)
+				rc = -errno;
+			if (rc == 0) {
+				if ((uint64_t)attr->st_size < h->hashed &&
+				    h->hashing) {
+					cora_sha256_release(&h->hash);
+					h->hashing = false;
+				}
+				h->size = (uint64_t)attr->st_size;
+				if (!h->mtime_set)
+					h->mtime_ns = now_ns();
+			}
+		}
+		if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE))
+			h->mode = attr->st_mode & 07777;
+		if (rc == 0 && (to_set & FUSE_SET_ATTR_MTIME)) {
+			h->mtime_ns = set_time(attr, to_set);
+			h->mtime_set = true;
+		}
+		pending_stat(fs, h, &st);
+		pthread_mutex_unlock(&h->lock);
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	if (!(to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE |
+			FUSE_SET_ATTR_MTIME)))
+		goto reply; /* atime, ctime, same owner: nothing to record */
+	rc = writable_node(fs, cat, ino, &ds, &path);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		/* truncate(2) without an open file: through a staging copy */
+		struct fuse_file_info tfi = { .flags = O_WRONLY };
+		rc = fs_open_file(fs, cat, ino, &tfi);
+		if (rc == 0) {
+			tmp = (struct fs_handle *)(uintptr_t)tfi.fh;
+			pthread_mutex_lock(&tmp->lock);
+			rc = make_dirty(fs, tmp, attr->st_size == 0);
+			if (rc == 0 && ftruncate(tmp->fd, attr->st_size) != 0)
+				rc = -errno;
+			if (rc == 0) {
+				if (tmp->hashing) {
+					cora_sha256_release(&tmp->hash);
+					tmp->hashing = false;
+				}
+				tmp->size = (uint64_t)attr->st_size;
+				if (to_set & FUSE_SET_ATTR_MODE)
+					tmp->mode = attr->st_mode & 07777;
+				tmp->mtime_ns = (to_set & FUSE_SET_ATTR_MTIME) ?
+						set_time(attr, to_set) : now_ns();
+				rc = commit(fs, cat, tmp, false);
+			}
+			pthread_mutex_unlock(&tmp->lock);
+			handle_free(tmp);
+		}
+		to_set &= ~(FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME);
+	}
+	if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE)) {
+		json_t *cmd = json_pack("{s:s, s:i}", "path", path, "mode",
+					(int)(attr->st_mode & 07777));
+		rc = run(cat, "dataset.set_mode", cora_json_str(ds, "id"), cmd,
+			 false);
+	}
+	if (rc == 0 && (to_set & FUSE_SET_ATTR_MTIME)) {
+		json_t *cmd = json_pack("{s:s, s:I}", "path", path, "mtime_ns",
+					(json_int_t)set_time(attr, to_set));
+		rc = run(cat, "dataset.set_mtime", cora_json_str(ds, "id"), cmd,
+			 false);
+	}
+	json_decref(ds);
+	free(path);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (h) {
+		/* a clean open handle: a later write must not undo this */
+		pthread_mutex_lock(&h->lock);
+		if (to_set & FUSE_SET_ATTR_MODE)
+			h->mode = attr->st_mode & 07777;
+		if (to_set & FUSE_SET_ATTR_MTIME) {
+			h->mtime_ns = set_time(attr, to_set);
+			h->mtime_set = true;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+reply:
+	rc = fs_getattr(fs, cat, ino, &st, &timeout);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+/* ---- extended attributes ------------------------------------------------------------- */
+
+void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 const char *value, size_t size, int flags)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	json_t *ds = NULL, *cmd;
+	char *path = NULL, *b64, *cur = NULL;
+	size_t curlen = 0;
+	int rc;
+
+	if (fs->noxattr) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (strncmp(name, "user.", 5) != 0) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	if (strncmp(name, "user.cora.", 10) == 0) {
+		/* read-only: the current value is accepted (cp -a, rsync -X
+		 * between datasets), anything else refused */
+		struct fuse_file_info fi = { 0 };
+		(void)fi;
+		rc = fs_xattr_current(fs, cat, ino, name, &cur, &curlen);
+		if (rc == 0 && curlen == size && memcmp(cur, value, size) == 0)
+			rc = 0;
+		else
+			rc = -EPERM;
+		free(cur);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (size > 65536) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	rc = writable_node(fs, cat, ino, &ds, &path);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	b64 = cora_base64_encode(value, size);
+	cmd = json_pack("{s:s, s:s, s:s}", "path", path, "name", name,
+			"value", b64 ? b64 : "");
+	free(b64);
+	rc = run(cat, "dataset.set_xattr", cora_json_str(ds, "id"), cmd, false);
+	json_decref(ds);
+	free(path);
+	fuse_reply_err(req, -rc);
+}
+
+void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct corafs *fs = fs_of(req);
+	struct cora_catalog *cat = fs_cat(fs);
+	json_t *ds = NULL, *cmd;
+	char *path = NULL;
+	int rc;
+
+	if (fs->noxattr) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (!cat) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	if (strncmp(name, "user.", 5) != 0 ||
+	    strncmp(name, "user.cora.", 10) == 0) {
+		fuse_reply_err(req, strncmp(name, "user.", 5) ? ENOTSUP : EPERM);
+		return;
+	}
+	rc = writable_node(fs, cat, ino, &ds, &path);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	cmd = json_pack("{s:s, s:s}", "path", path, "name", name);
+	rc = run(cat, "dataset.remove_xattr", cora_json_str(ds, "id"), cmd,
+		 false);
+	json_decref(ds);
+	free(path);
+	fuse_reply_err(req, rc == -ENOENT ? ENODATA : -rc);
+}
+
+/* ---- start-up ------------------------------------------------------------------- */
+
+int fs_staging_cleanup(struct corafs *fs)
+{
+	DIR *d = opendir(fs->staging);
+	struct dirent *de;
+	char *p;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "w-", 2) != 0)
+			continue;
+		if (asprintf(&p, "%s/%s", fs->staging, de->d_name) < 0)
+			break;
+		if (unlink(p) == 0)
+			n++;
+		free(p);
+	}
+	closedir(d);
+	return n;
+}

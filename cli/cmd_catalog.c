@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
 
 /* "asset" -> "Asset" */
 static const char *stream_type_of(const char *noun)
@@ -561,4 +563,60 @@ int cmd_gc(struct cli *cli, int argc, char **argv)
 	}
 	json_decref(g.victims);
 	return 0;
+}
+
+/* ---- mount --------------------------------------------------------------------- */
+
+/* `cora mount CATALOG MOUNTPOINT [corafs options]` runs corafs: the one
+ * next to this cora (installed side by side, or fs/ of a build tree),
+ * else the first on PATH. */
+int cmd_mount(struct cli *cli, int argc, char **argv)
+{
+	static char prog[] = "corafs";
+	char self[4096], *dir, *candidates[2] = { NULL, NULL };
+	ssize_t n;
+	char **args;
+	int i;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("usage: cora mount [CATALOG] MOUNTPOINT [-o opts] [-f]\n"
+		       "  the same as: corafs CATALOG MOUNTPOINT [-o opts] "
+		       "[-f]\n");
+		return argc < 2 ? 2 : 0;
+	}
+	args = calloc((size_t)argc + 3, sizeof(*args));
+	if (!args)
+		return cli_fail(cli, cora_error_set(CORA_ENOMEM, "out of memory"));
+	args[0] = prog;
+	i = 1;
+	/* one operand: the mount point, the catalog from -C */
+	if (argc == 2 || argv[2][0] == '-') {
+		if (!cli->catalog_path) {
+			fprintf(stderr, "cora mount: which catalog? Give "
+				"CATALOG or -C CATALOG\n");
+			free(args);
+			return 2;
+		}
+		args[i++] = (char *)cli->catalog_path;
+	}
+	memcpy(args + i, argv + 1, (size_t)(argc - 1) * sizeof(*args));
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		dir = strrchr(self, '/');
+		if (dir) {
+			*dir = '\0';
+			if (asprintf(&candidates[0], "%s/corafs", self) < 0)
+				candidates[0] = NULL;
+			if (asprintf(&candidates[1], "%s/../fs/corafs", self) < 0)
+				candidates[1] = NULL;
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (candidates[i] && access(candidates[i], X_OK) == 0)
+			execv(candidates[i], args);
+	execvp("corafs", args);
+	fprintf(stderr, "cora mount: cannot run corafs: %s\n", strerror(errno));
+	free(args);
+	return 1;
 }

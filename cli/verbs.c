@@ -222,5 +222,7 @@ const struct verb_spec cli_verbs[] = {
 	{ "fsck", NULL, "check the catalog against its log", R,
 	  .handler = cmd_fsck },
 	{ "gc", NULL, "delete blobs no file refers to", W, .handler = cmd_gc },
+	{ "mount", NULL, "mount a catalog (runs corafs)", 0,
+	  .handler = cmd_mount },
 	{ NULL },
 };

@@ -1,39 +1,54 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, create the 2-BM demo
-# catalog, and show it.  Usage: scripts/demo.sh [CATALOG]
+# catalog, mount it, and show a short tour.
+# Usage: scripts/demo.sh [CATALOG [MOUNTPOINT]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
-[ -d build ] || meson setup build --buildtype=release -Dfault_injection=false >/dev/null
+[ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 
 catalog=${1:-$PWD/demo/catalog}
+mnt=${2:-$PWD/demo/mnt}
+mkdir -p "$mnt"
+if mountpoint -q "$mnt"; then fusermount3 -u "$mnt" || umount -l "$mnt"; fi
 rm -rf "$catalog"
 mkdir -p "$(dirname "$catalog")"
 ./build/cli/cora demo "$catalog"
 cora="./build/cli/cora -C $catalog"
+./build/fs/corafs "$catalog" "$mnt"
 
+raw=$mnt/datasets/pellet-b12-raw
 cat <<TOUR
 
-A short tour (the catalog is in $catalog; export CORA_CATALOG=$catalog
-to leave out -C):
+The 2-BM demo catalog is in $catalog, mounted at $mnt.
+Unmount with: fusermount3 -u $mnt
 
-\$ cora asset ls
-$($cora asset ls | head -8)
-...
+\$ ls $mnt
+$(ls "$mnt")
 
-\$ cora dataset ls
-$($cora dataset ls)
+\$ ls $mnt/assets | head -5
+$(ls "$mnt/assets" | head -5)
 
-\$ cora dataset ls pellet-b12-raw
-$($cora dataset ls pellet-b12-raw)
+\$ ls -l $raw
+$(ls -l "$raw")
 
-\$ cora bundle ls
-$($cora bundle ls)
+\$ getfattr -d $raw/projections.h5
+$(getfattr -d "$raw/projections.h5" 2>/dev/null)
 
-\$ cora log -n 5
-$($cora log -n 5)
+\$ sha256sum $raw/projections.h5
+$(sha256sum "$raw/projections.h5")
+
+\$ ls $mnt/bundles
+$(ls "$mnt/bundles")
+
+\$ tail -c 300 $mnt/.cora/events.jsonl
+$(tail -c 300 "$mnt/.cora/events.jsonl")
+
+Write into it:
+  mkdir $mnt/datasets/my-scan && cp -a /some/files $mnt/datasets/my-scan/
+  ./build/cli/cora -C $catalog log -n 5
 
 \$ cora fsck
 $($cora fsck)

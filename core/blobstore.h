@@ -90,7 +90,7 @@
 
 /* Bumped whenever a member of struct cora_blobstore, cora_blob_writer or
  * cora_blob_reader changes meaning, position or signature. */
-#define CORA_BLOBSTORE_VERSION 1
+#define CORA_BLOBSTORE_VERSION 2
 
 struct cora_blobstore;
 
@@ -185,6 +185,17 @@ struct cora_blobstore {
 	 * allocated into *out (caller frees).  NULL for stores without
 	 * local files. */
 	int (*path)(struct cora_blobstore *bs, const char *sha256, char **out);
+
+	/* Optional (NULL when a store cannot): stores the file at path by
+	 * moving it into the store instead of copying it.  The caller has
+	 * hashed the content (sha256) and guarantees nobody writes the file
+	 * any more.  The file is made durable (fsync), given mode 0444 and
+	 * renamed to its final name (or dropped when the blob exists), and
+	 * the folder fsynced, as for a put (L2, L3).  CORA_EXDEV-like
+	 * failures (another file system) are CORA_EINVALID: copy instead.
+	 * size (may be NULL) gets the blob's size. */
+	int (*adopt)(struct cora_blobstore *bs, const char *path,
+		     const char *sha256, uint64_t *size);
 
 	/* Frees the store (and, for a decorator, the store it wraps if it
 	 * took ownership of it: the constructor says). */

@@ -440,7 +440,12 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 	rc = staging_digest(h, sha);
 	if (rc)
 		return rc;
-	rc = cora_blob_put_file(fs->blobs, h->staging, sha, NULL, &size);
+	/* the staging file becomes the blob (no second copy) when the
+	 * store can take it; else it is copied */
+	rc = fs->blobs->adopt ? fs->blobs->adopt(fs->blobs, h->staging, sha,
+						 &size) : CORA_EINVALID;
+	if (rc == CORA_EINVALID)
+		rc = cora_blob_put_file(fs->blobs, h->staging, sha, NULL, &size);
 	if (rc)
 		return -fs_errno(rc);
 	cmd = json_pack("{s:s, s:s, s:I, s:i, s:I}", "path", h->path,
@@ -451,8 +456,24 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 		json_object_set_new(cmd, "ino", json_integer(
 			(json_int_t)fs_ino_row(h->ino)));
 	rc = run(cat, "dataset.put_file", h->dataset_id, cmd, durable);
-	if (rc)
+	if (rc) {
+		/* The staging file may be the blob now: never write through
+		 * that descriptor again.  Start a fresh staging copy so the
+		 * handle stays DIRTY and a later flush can try again. */
+		int keep = h->fd;
+		h->fd = -1;
+		close(keep);
+		free(h->staging);
+		h->staging = NULL;
+		if (h->hashing)
+			cora_sha256_release(&h->hash);
+		h->hashing = false;
+		memcpy(h->sha256, sha, sizeof(sha));
+		h->dirty = false;
+		if (make_dirty(fs, h, false) != 0)
+			h->error = rc;
 		return rc;
+	}
 	if (h->pending) {
 		pending_remove(fs, h);
 		h->pending = false;

@@ -137,16 +137,16 @@ static void test_append__two_processes_one_conflict(void **st)
 			int rc;
 
 			if (cora_catalog_open(&c, path, 0) != 0)
-				_exit(10);
+				free(path), _exit(10);
 			cora_store_version(c, "Run", id, &ver); /* both see 0 */
 			if (write(fds[i][1], "r", 1) != 1 ||
 			    read(go[i][0], &b, 1) != 1)
-				_exit(11);
+				free(path), _exit(11);
 			e = ev("RunHeld", "{\"occurred_at\":\"2026-05-19T14:03:22+00:00\"}");
 			rc = cora_store_append(c, "Run", id, ver, &e, 1, NULL);
 			json_decref(e.payload);
 			cora_catalog_free(c);
-			_exit(rc == 0 ? 0 : rc == CORA_ECONFLICT ? 1 : 12);
+			free(path), _exit(rc == 0 ? 0 : rc == CORA_ECONFLICT ? 1 : 12);
 		}
 	}
 	for (i = 0; i < 2; i++) {
@@ -197,7 +197,7 @@ static void test_command__parallel_writers_lose_nothing(void **st)
 			struct cora_catalog *c;
 			char p[32];
 			if (cora_catalog_open(&c, path, 0) != 0)
-				_exit(10);
+				free(path), _exit(10);
 			for (k = 0; k < 50; k++) {
 				json_t *m;
 				int rc;
@@ -209,10 +209,10 @@ static void test_command__parallel_writers_lose_nothing(void **st)
 						  "shared", m, NULL);
 				json_decref(m);
 				if (rc)
-					_exit(11);
+					free(path), _exit(11);
 			}
 			cora_catalog_free(c);
-			_exit(0);
+			free(path), _exit(0);
 		}
 	}
 	for (i = 0; i < 2; i++) {
@@ -327,6 +327,7 @@ static void test_open__refuses_newer_schema_and_garbage(void **st)
 
 	assert_true(asprintf(&db, "%s/catalog.db", path) > 0);
 	unlink(db);
+	free(db);
 	assert_true(asprintf(&db, "%s/catalog.db-wal", path) > 0);
 	unlink(db);
 	free(db);

@@ -124,5 +124,9 @@ int cmd_fsck(struct cli *cli, int argc, char **argv);
 int cmd_gc(struct cli *cli, int argc, char **argv);
 int cmd_demo(struct cli *cli, int argc, char **argv);
 int cmd_mount(struct cli *cli, int argc, char **argv);
+int cmd_bundle_export(struct cli *cli, int argc, char **argv);
+int cmd_dataset_export(struct cli *cli, int argc, char **argv);
+int cmd_dataset_import(struct cli *cli, int argc, char **argv);
+int cmd_blobs(struct cli *cli, int argc, char **argv);
 
 #endif

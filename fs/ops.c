@@ -537,11 +537,14 @@ int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 		stat_base(fs, st, ino, DIR_MODE, 0, fs->head_time_ns);
 		return 0;
 	case FS_TAG_NODE:
+	case FS_TAG_VIEW:
 		rc = node_by_ino(cat, (int64_t)row, &n);
 		if (rc)
 			return rc;
 		stat_node(fs, st, ino, &n);
-		if (n.parent == 0 || true) {
+		if (tag == FS_TAG_VIEW)
+			st->st_mode &= ~0222; /* bundles show, never take */
+		{
 			json_t *ds;
 			/* frozen content never changes: cache it long */
 			if (cora_entity_get(cat, "Dataset", n.dataset_id, &ds,
@@ -633,6 +636,37 @@ static int dataset_root(struct cora_catalog *cat, const char *dataset_id,
 	return rc == SQLITE_ROW ? 0 : -ENOENT;
 }
 
+/* Member dataset `name` of the bundle with entities.rowid `bundle`:
+ * its folder is the dataset's root node seen through the bundle. */
+static int member_lookup(struct cora_catalog *cat, int64_t bundle,
+			 const char *name, fuse_ino_t *ino)
+{
+	struct entity b, d;
+	json_t *v;
+	size_t i;
+	int64_t root;
+	int rc = -ENOENT;
+
+	if (entity_by_row(cat, bundle, &b) != 0)
+		return -ENOENT;
+	json_array_foreach(json_object_get(b.state, "dataset_ids"), i, v) {
+		if (!json_is_string(v) ||
+		    entity_by_id(cat, json_string_value(v), &d) != 0)
+			continue;
+		if (strcmp(d.slug, name) == 0 &&
+		    dataset_root(cat, d.id, &root) == 0) {
+			*ino = fs_ino(FS_TAG_VIEW, (uint64_t)root,
+				      (uint64_t)bundle);
+			rc = 0;
+		}
+		entity_release(&d);
+		if (rc == 0)
+			break;
+	}
+	entity_release(&b);
+	return rc;
+}
+
 static int do_lookup(struct corafs *fs, struct cora_catalog *cat,
 		     fuse_ino_t parent, const char *name, fuse_ino_t *ino)
 {
@@ -691,8 +725,18 @@ static int do_lookup(struct corafs *fs, struct cora_catalog *cat,
 		return doc_lookup(asset_docs, NDOCS(asset_docs), name,
 				  (int64_t)row, ino);
 	case FS_TAG_BUNDLE:
-		return doc_lookup(bundle_docs, NDOCS(bundle_docs), name,
-				  (int64_t)row, ino);
+		rc = doc_lookup(bundle_docs, NDOCS(bundle_docs), name,
+				(int64_t)row, ino);
+		if (rc != -ENOENT)
+			return rc;
+		return member_lookup(cat, (int64_t)row, name, ino);
+	case FS_TAG_VIEW:
+		rc = node_child(cat, (int64_t)row, name, &n);
+		if (rc)
+			return rc;
+		*ino = fs_ino(FS_TAG_VIEW, (uint64_t)n.ino, fs_ino_view(parent));
+		node_release(&n);
+		return 0;
 	case FS_TAG_NODE:
 		rc = node_child(cat, (int64_t)row, name, &n);
 		if (rc == 0) {
@@ -916,7 +960,7 @@ static int list_entities(struct dirbuf *d, struct cora_catalog *cat,
 }
 
 static int list_nodes(struct dirbuf *d, struct cora_catalog *cat,
-		      int64_t parent, off_t off)
+		      int64_t parent, uint64_t view, off_t off)
 {
 	sqlite3_stmt *s;
 	struct stat st;
@@ -946,9 +990,10 @@ static int list_nodes(struct dirbuf *d, struct cora_catalog *cat,
 	sqlite3_bind_int64(s, 2, after);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		node_fill(&n, s);
-		stat_node(d->fs, &st, fs_ino(FS_TAG_NODE, (uint64_t)n.ino, 0),
-			  &n);
-		if (is_frozen)
+		stat_node(d->fs, &st, view ?
+			  fs_ino(FS_TAG_VIEW, (uint64_t)n.ino, view) :
+			  fs_ino(FS_TAG_NODE, (uint64_t)n.ino, 0), &n);
+		if (is_frozen || view)
 			st.st_mode &= ~0222;
 		if (!dir_add(d, n.name, &st, timeout, OFF_ROWS + n.ino)) {
 			node_release(&n);
@@ -958,6 +1003,37 @@ static int list_nodes(struct dirbuf *d, struct cora_catalog *cat,
 	}
 	sqlite3_finalize(s);
 	return 0;
+}
+
+/* The member datasets of a bundle, as folders (offsets OFF_ROWS + i). */
+static void list_members(struct dirbuf *d, struct cora_catalog *cat,
+			 const struct entity *bundle, off_t off)
+{
+	struct entity ds;
+	struct stat st;
+	double timeout;
+	int64_t root;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(bundle->state, "dataset_ids"), i, v) {
+		fuse_ino_t ino;
+
+		if (off >= (off_t)(OFF_ROWS + i + 1) || !json_is_string(v) ||
+		    entity_by_id(cat, json_string_value(v), &ds) != 0)
+			continue;
+		if (dataset_root(cat, ds.id, &root) != 0) {
+			entity_release(&ds);
+			continue;
+		}
+		ino = fs_ino(FS_TAG_VIEW, (uint64_t)root, (uint64_t)bundle->rowid);
+		if (fs_getattr(d->fs, cat, ino, &st, &timeout) == 0 &&
+		    !dir_add(d, ds.slug, &st, timeout, (off_t)(OFF_ROWS + i + 1))) {
+			entity_release(&ds);
+			break;
+		}
+		entity_release(&ds);
+	}
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -1028,9 +1104,29 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			inos[i] = fs_ino(FS_TAG_DOC + docs[i], (uint64_t)e.rowid,
 					 0);
 		}
+		if (list_fixed(&d, cat, ino, fs_ino(FS_TAG_FIXED,
+			       tag == FS_TAG_ASSET ? FS_ASSETS : FS_BUNDLES, 0),
+			       off, names, inos, ndocs) == 0 &&
+		    tag == FS_TAG_BUNDLE)
+			list_members(&d, cat, &e, off);
 		entity_release(&e);
-		list_fixed(&d, cat, ino, fs_ino(FS_TAG_FIXED, tag == FS_TAG_ASSET ?
-			   FS_ASSETS : FS_BUNDLES, 0), off, names, inos, ndocs);
+		break;
+	case FS_TAG_VIEW:
+		rc = node_by_ino(cat, (int64_t)row, &n);
+		if (rc)
+			break;
+		if (n.type != 'd') {
+			node_release(&n);
+			rc = -ENOTDIR;
+			break;
+		}
+		up = n.parent == 0 ?
+		     fs_ino(FS_TAG_BUNDLE, fs_ino_view(ino), 0) :
+		     fs_ino(FS_TAG_VIEW, (uint64_t)n.parent, fs_ino_view(ino));
+		node_release(&n);
+		if (list_fixed(&d, cat, ino, up, off, NULL, NULL, 0) == 0)
+			rc = list_nodes(&d, cat, (int64_t)row, fs_ino_view(ino),
+					off);
 		break;
 	case FS_TAG_NODE:
 		rc = node_by_ino(cat, (int64_t)row, &n);
@@ -1060,7 +1156,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 		node_release(&n);
 		if (list_fixed(&d, cat, ino, up, off, names, inos, ndocs) == 0)
-			rc = list_nodes(&d, cat, (int64_t)row, off);
+			rc = list_nodes(&d, cat, (int64_t)row, 0, off);
 		break;
 	default:
 		rc = -ENOTDIR;
@@ -1098,6 +1194,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!cat) {
 		fuse_reply_err(req, fs_errno(cora_error_code()));
 		return;
+	}
+	if (tag == FS_TAG_VIEW) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+			fuse_reply_err(req, EROFS);
+			return;
+		}
+		ino = fs_ino(FS_TAG_NODE, fs_ino_row(ino), 0);
+		tag = FS_TAG_NODE;
 	}
 	if (tag == FS_TAG_NODE) {
 		rc = fs_open_file(fs, cat, ino, fi);
@@ -1246,7 +1350,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct cora_catalog *cat = fs_cat(fs);
 	sqlite3_stmt *s;
 
-	if (!cat || fs_ino_tag(ino) != FS_TAG_NODE) {
+	if (!cat || (fs_ino_tag(ino) != FS_TAG_NODE &&
+		     fs_ino_tag(ino) != FS_TAG_VIEW)) {
 		fuse_reply_err(req, cat ? EINVAL : EIO);
 		return;
 	}
@@ -1275,6 +1380,9 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 int fs_xattr_current(struct corafs *fs, struct cora_catalog *cat,
 		     fuse_ino_t ino, const char *name, char **out, size_t *len)
 {
+	if (fs_ino_tag(ino) == FS_TAG_VIEW) /* a dataset's node, shown */
+		ino = fs_ino(FS_TAG_NODE, fs_ino_row(ino), 0);
+
 	enum fs_tag tag = fs_ino_tag(ino);
 	const char *v = NULL;
 	struct entity e = { 0 };
@@ -1397,6 +1505,10 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	if (!cat) {
 		fuse_reply_err(req, EIO);
 		return;
+	}
+	if (tag == FS_TAG_VIEW) {
+		ino = fs_ino(FS_TAG_NODE, fs_ino_row(ino), 0);
+		tag = FS_TAG_NODE;
 	}
 	f = open_memstream(&buf, &len);
 	if (tag == FS_TAG_ASSET || tag == FS_TAG_BUNDLE) {

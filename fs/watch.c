@@ -92,9 +92,21 @@ static int on_event(void *arg, const struct cora_event *e)
 		if (slug)
 			inval_entry(fs, fs_ino(FS_TAG_FIXED, FS_ASSETS, 0), slug);
 	} else if (strcmp(e->stream_type, "Bundle") == 0) {
+		const char *member = cora_json_str(e->payload, "dataset_id");
+		json_t *ds;
+
 		inval_inode(fs, fs_ino(FS_TAG_BUNDLE, (uint64_t)rowid, 0));
 		if (slug)
 			inval_entry(fs, fs_ino(FS_TAG_FIXED, FS_BUNDLES, 0), slug);
+		/* a member added or removed: its name in the bundle folder */
+		if (member && cora_entity_get(cat, "Dataset", member, &ds, NULL,
+					      NULL) == 0) {
+			if (cora_json_str(ds, "slug"))
+				inval_entry(fs, fs_ino(FS_TAG_BUNDLE,
+					    (uint64_t)rowid, 0),
+					    cora_json_str(ds, "slug"));
+			json_decref(ds);
+		}
 	} else if (strcmp(e->stream_type, "Dataset") == 0) {
 		struct cora_node_info root;
 		if (slug)

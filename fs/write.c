@@ -23,6 +23,7 @@
 #include "fs/errno.h"
 #include "fs/handle.h"
 #include "fs/inode.h"
+#include "fs/verify.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -479,6 +480,7 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 		h->pending = false;
 	}
 	memcpy(h->sha256, sha, sizeof(sha));
+	fs_verify_good(sha);
 	h->dirty = false;
 	staging_drop(h);
 	if (h->reader) {
@@ -616,11 +618,15 @@ int fs_open_file(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 			goto out;
 		}
 		rc = cora_blob_open(fs->blobs, info.sha256, &h->reader);
+		if (rc == 0 &&
+		    fs_verify_open(fs->blobs, info.sha256, h->reader->size) != 0)
+			rc = CORA_EMISMATCH; /* corrupt: EIO, never bad bytes */
 		if (rc) {
 			handle_free(h);
-			rc = -fs_errno(rc);
+			rc = rc == CORA_EMISMATCH ? -EIO : -fs_errno(rc);
 			goto out;
 		}
+		memcpy(h->sha256, info.sha256, sizeof(h->sha256));
 		fi->fh = (uint64_t)(uintptr_t)h;
 		/* content changes only by events, and the watcher
 		 * invalidates the page cache when one does */
@@ -695,6 +701,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_buf(req, NULL, 0);
 			return;
 		}
+	}
+	if (h->kind == FS_H_BLOB && fs_verify_bad(h->sha256)) {
+		fuse_reply_err(req, EIO);
+		return;
 	}
 	if (h->reader->fd >= 0) {
 		/* zero-copy: the kernel reads the blob's descriptor */

@@ -9,6 +9,7 @@
 #include "core/fsck.h"
 #include "core/person.h"
 #include "core/projection.h"
+#include "schema/render.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -115,25 +116,89 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
+	/* --format: the generated files, exactly the bytes the mount
+	 * serves (cora_render()), and the nouns that have them */
+	static const struct {
+		const char *name;
+		enum cora_doc_kind kind;
+		const char *nouns;
+	} docs[] = {
+		{ "datacite", CORA_DOC_DATACITE, " asset dataset bundle " },
+		{ "pidinst", CORA_DOC_PIDINST, " asset " },
+		{ "rocrate", CORA_DOC_ROCRATE, " dataset bundle " },
+		{ "html", CORA_DOC_PREVIEW, " bundle " },
+	};
+	const size_t ndocs = sizeof(docs) / sizeof(docs[0]);
 	const char *type = stream_type_of(cli->spec->noun);
+	const char *format = NULL, *ref = NULL;
+	char usage[160], formats[96] = "", word[32];
 	json_t *state;
 	int64_t version;
+	size_t i, len;
+	char *doc;
 	int rc;
 
-	if (plain_args(cli, argc, argv, "ID-OR-SLUG") < 0)
+	snprintf(word, sizeof(word), " %s ", cli->spec->noun);
+	for (i = 0; i < ndocs; i++)
+		if (strstr(docs[i].nouns, word)) {
+			strcat(formats, docs[i].name);
+			strcat(formats, "|");
+		}
+	strcat(formats, "json");
+	snprintf(usage, sizeof(usage), "ID-OR-SLUG [--format %s]", formats);
+	if (plain_args(cli, argc, argv, usage) < 0)
 		return 0;
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s %s\n", cli->prog,
-			"ID-OR-SLUG");
+	for (i = 1; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < (size_t)argc)
+			format = argv[++i];
+		else if (strncmp(argv[i], "--format=", 9) == 0)
+			format = argv[i] + 9;
+		else if (argv[i][0] != '-' && !ref)
+			ref = argv[i];
+		else
+			ref = NULL, i = (size_t)argc + 1;
+	}
+	if (!ref || i > (size_t)argc) {
+		fprintf(stderr, "usage: %s %s\n", cli->prog, usage);
 		return 2;
 	}
-	rc = cora_entity_get(cli->cat, type, argv[1], &state, &version, NULL);
+	rc = cora_entity_get(cli->cat, type, ref, &state, &version, NULL);
 	if (rc == CORA_ENOTFOUND)
 		rc = cora_error_set(CORA_ENOTFOUND, "%s '%s' does not exist",
-				    cli->spec->noun, argv[1]);
+				    cli->spec->noun, ref);
 	if (rc)
 		return cli_fail(cli, rc);
+	if (format && strcmp(format, "json") != 0) {
+		for (i = 0; i < ndocs; i++)
+			if (strcmp(docs[i].name, format) == 0 &&
+			    strstr(docs[i].nouns, word))
+				break;
+		if (i == ndocs) {
+			json_decref(state);
+			fprintf(stderr, "%s: unknown format '%s': use %s\n",
+				cli->prog, format, formats);
+			return 2;
+		}
+		rc = cora_render(cli->cat, docs[i].kind,
+				 cora_json_str(state, "id"), &doc, &len);
+		json_decref(state);
+		if (rc)
+			return cli_fail(cli, rc);
+		if (fwrite(doc, 1, len, stdout) != len || fflush(stdout)) {
+			free(doc);
+			fprintf(stderr, "%s: cannot write the document\n",
+				cli->prog);
+			return 1;
+		}
+		free(doc);
+		return 0;
+	}
 	json_object_set_new(state, "version", json_integer(version));
+	if (format) {
+		cli_print_json(state);
+		json_decref(state);
+		return 0;
+	}
 	if (cli->json)
 		cli_print_json(state);
 	else
@@ -318,7 +383,8 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 		case 'n': a.limit = strtoll(optarg, NULL, 10); break;
 		case 'h':
 			printf("usage: cora log [--stream ID-OR-SLUG] "
-			       "[--after POSITION] [-n LIMIT]\n"
+			       "[--after POSITION] [-n N]\n"
+			       "  -n N alone prints the newest N events\n"
 			       "  --json prints one JSON object per line\n");
 			return 0;
 		default:
@@ -337,6 +403,20 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 			 cora_json_str(state, "id"));
 		json_decref(state);
 		stream = stream_id;
+	}
+	if (a.limit > 0 && after == 0) {
+		/* -n N: the newest N events (of the stream) */
+		sqlite3_stmt *s = cora_stmt(cli->cat, "SELECT position FROM"
+			" events WHERE ?1 IS NULL OR stream_id = ?1"
+			" ORDER BY position DESC LIMIT 1 OFFSET ?2");
+		if (s) {
+			if (stream)
+				sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 2, a.limit - 1);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				after = sqlite3_column_int64(s, 0) - 1;
+			sqlite3_reset(s);
+		}
 	}
 	rc = cora_store_scan(cli->cat, stream, after, print_event, &a);
 	if (rc < 0)

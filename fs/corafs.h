@@ -86,6 +86,10 @@ int fs_xattr_current(struct corafs *fs, struct cora_catalog *cat,
 
 /* ---- write.c ------------------------------------------------------------ */
 
+/* 0 when the caller of req may write (and makes it the principal of the
+ * events that follow on cat), -EACCES when not. */
+int fs_may_write(fuse_req_t req, struct corafs *fs, struct cora_catalog *cat);
+
 void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode, struct fuse_file_info *fi);
 void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,

@@ -59,6 +59,7 @@ struct fs_handle {
 	/* FS_H_WRITE */
 	pthread_mutex_t lock;
 	char *dataset_id;        /* the dataset written into */
+	char principal[37];      /* actor id of the writer (events) */
 	char *path;              /* path inside the dataset */
 	bool pending;            /* created here, no event yet */
 	bool dirty;

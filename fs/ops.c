@@ -1204,6 +1204,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		tag = FS_TAG_NODE;
 	}
 	if (tag == FS_TAG_NODE) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY &&
+		    (rc = fs_may_write(req, fs, cat)) != 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
 		rc = fs_open_file(fs, cat, ino, fi);
 		if (rc)
 			fuse_reply_err(req, -rc);

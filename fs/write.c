@@ -26,6 +26,7 @@
 #include "fs/verify.h"
 
 #include <dirent.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -190,16 +191,52 @@ static bool frozen(const json_t *ds)
 	       (status && strcmp(status, "Registered") != 0);
 }
 
+/* Whether the caller may write (catalog.h: the principal is the caller).
+ * The user who mounted and root may; with allow_other, others only when
+ * CATALOG/config names them: `writers = alice, bob, 1001`.  Also makes the
+ * caller the principal of the events this request appends. */
+int fs_may_write(fuse_req_t req, struct corafs *fs, struct cora_catalog *cat)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	const char *writers;
+	char actor[37], *list, *tok, *save = NULL;
+	bool ok;
+
+	cora_actor_for_uid(actor, ctx->uid);
+	cora_catalog_set_principal(cat, actor);
+	if (ctx->uid == fs->uid || ctx->uid == 0)
+		return 0;
+	writers = cora_catalog_config(cat, "writers", NULL);
+	if (!writers)
+		return -EACCES;
+	list = strdup(writers);
+	ok = false;
+	for (tok = strtok_r(list, ", \t", &save); tok && !ok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		struct passwd *pw = getpwnam(tok);
+		char *end;
+		unsigned long n = strtoul(tok, &end, 10);
+		ok = (pw && pw->pw_uid == ctx->uid) ||
+		     (*end == '\0' && end != tok && n == ctx->uid);
+	}
+	free(list);
+	return ok ? 0 : -EACCES;
+}
+
 /* Resolves a folder inode for writing into: -EROFS for places that are
  * generated or frozen, -EPERM for datasets/ itself (only mkdir). */
-static int writable_folder(struct corafs *fs, struct cora_catalog *cat,
-			   fuse_ino_t dir, struct place *pl)
+static int writable_folder(fuse_req_t req, struct corafs *fs,
+			   struct cora_catalog *cat, fuse_ino_t dir,
+			   struct place *pl)
 {
 	int rc;
 
 	memset(pl, 0, sizeof(*pl));
 	if (fs->readonly)
 		return -EROFS;
+	rc = fs_may_write(req, fs, cat);
+	if (rc)
+		return rc;
 	if (fs_ino_tag(dir) != FS_TAG_NODE)
 		return dir == fs_ino(FS_TAG_FIXED, FS_DATASETS, 0) ? -EPERM :
 		       -EROFS;
@@ -456,6 +493,7 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 	if (h->pending)
 		json_object_set_new(cmd, "ino", json_integer(
 			(json_int_t)fs_ino_row(h->ino)));
+	cora_catalog_set_principal(cat, h->principal);
 	rc = run(cat, "dataset.put_file", h->dataset_id, cmd, durable);
 	if (rc) {
 		/* The staging file may be the blob now: never write through
@@ -535,7 +573,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	rc = writable_folder(fs, cat, parent, &pl);
+	rc = writable_folder(req, fs, cat, parent, &pl);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -560,6 +598,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		h->path = path;
 		path = NULL;
 		h->pending = true;
+		memcpy(h->principal, cat->principal, sizeof(h->principal));
 		h->mode = mode & 07777;
 		h->mtime_ns = now_ns();
 		rc = make_dirty(fs, h, true);
@@ -645,6 +684,7 @@ int fs_open_file(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 	h->dataset_id = strdup(cora_json_str(ds, "id"));
 	h->path = path;
 	path = NULL;
+	memcpy(h->principal, cat->principal, sizeof(h->principal));
 	memcpy(h->sha256, info.sha256, sizeof(h->sha256));
 	h->size = (uint64_t)info.size;
 	h->mode = info.mode;
@@ -871,6 +911,11 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (parent == fs_ino(FS_TAG_FIXED, FS_DATASETS, 0) && !fs->readonly) {
 		/* registers a Trial dataset */
+		rc = fs_may_write(req, fs, cat);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
 		cmd = json_pack("{s:s}", "slug", name);
 		rc = cora_command(cat, "dataset.register", NULL, cmd, NULL);
 		json_decref(cmd);
@@ -896,7 +941,7 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fuse_reply_err(req, -rc);
 		return;
 	}
-	rc = writable_folder(fs, cat, parent, &pl);
+	rc = writable_folder(req, fs, cat, parent, &pl);
 	if (rc == 0)
 		rc = check_name(&pl, name);
 	if (rc) {
@@ -934,7 +979,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	rc = writable_folder(fs, cat, parent, &pl);
+	rc = writable_folder(req, fs, cat, parent, &pl);
 	if (rc) {
 		/* datasets/X: discarding needs a reason: use cora */
 		fuse_reply_err(req, rc == -EPERM ? EPERM : -rc);
@@ -992,12 +1037,12 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	rc = writable_folder(fs, cat, parent, &from);
+	rc = writable_folder(req, fs, cat, parent, &from);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	rc = writable_folder(fs, cat, newparent, &to);
+	rc = writable_folder(req, fs, cat, newparent, &to);
 	if (rc) {
 		place_release(&from);
 		fuse_reply_err(req, -rc);
@@ -1051,7 +1096,7 @@ void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	rc = writable_folder(fs, cat, parent, &pl);
+	rc = writable_folder(req, fs, cat, parent, &pl);
 	if (rc == 0)
 		rc = check_name(&pl, name);
 	if (rc) {
@@ -1080,8 +1125,9 @@ void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 }
 
 /* A node inode's dataset and path, refusing frozen places. */
-static int writable_node(struct corafs *fs, struct cora_catalog *cat,
-			 fuse_ino_t ino, json_t **ds, char **path)
+static int writable_node(fuse_req_t req, struct corafs *fs,
+			 struct cora_catalog *cat, fuse_ino_t ino, json_t **ds,
+			 char **path)
 {
 	int rc;
 
@@ -1089,6 +1135,9 @@ static int writable_node(struct corafs *fs, struct cora_catalog *cat,
 	*path = NULL;
 	if (fs_ino_tag(ino) != FS_TAG_NODE || fs->readonly)
 		return -EROFS;
+	rc = fs_may_write(req, fs, cat);
+	if (rc)
+		return rc;
 	rc = fs_node_path(cat, fs_ino_row(ino), ds, path);
 	if (rc)
 		return rc;
@@ -1187,7 +1236,7 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	if (!(to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE |
 			FUSE_SET_ATTR_MTIME)))
 		goto reply; /* atime, ctime, same owner: nothing to record */
-	rc = writable_node(fs, cat, ino, &ds, &path);
+	rc = writable_node(req, fs, cat, ino, &ds, &path);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -1298,7 +1347,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
-	rc = writable_node(fs, cat, ino, &ds, &path);
+	rc = writable_node(req, fs, cat, ino, &ds, &path);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -1334,7 +1383,7 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, strncmp(name, "user.", 5) ? ENOTSUP : EPERM);
 		return;
 	}
-	rc = writable_node(fs, cat, ino, &ds, &path);
+	rc = writable_node(req, fs, cat, ino, &ds, &path);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;

@@ -84,6 +84,7 @@ struct cora_node_info {
 	char sha256[65];         /* files only */
 	uint32_t mode;           /* permission bits */
 	int64_t mtime_ns;
+	int64_t uid, gid;        /* owner, -1 when the mount's user */
 };
 
 struct cora_ctx {

@@ -68,6 +68,8 @@ static const char schema_sql[] =
 	" mtime_ns INTEGER NOT NULL,"
 	" target TEXT,"
 	" xattrs TEXT,"
+	" uid INTEGER,"
+	" gid INTEGER,"
 	" position INTEGER NOT NULL,"
 	" UNIQUE (parent, name));"
 	"CREATE INDEX nodes_listing ON nodes(parent, ino);"

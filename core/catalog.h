@@ -33,7 +33,7 @@
  *
  *   nodes(ino INTEGER PRIMARY KEY, dataset_id, parent,
  *         name, type, size, sha256, mode, mtime_ns, target, xattrs JSON,
- *         position, UNIQUE(parent, name))
+ *         uid, gid, position, UNIQUE(parent, name))
  *       The file tree of every dataset.  A dataset's root folder is the
  *       node with parent = 0 and name = its dataset_id.  type is 'd', 'f'
  *       or 'l'.  Indexed on (parent, ino) for streaming listings.

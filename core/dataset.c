@@ -379,6 +379,9 @@ static const char *const k_folder_removed[] = {
 static const char *const k_mode[] = {
 	"dataset_id", "path", "mode", "occurred_at", "changed_by", NULL,
 };
+static const char *const k_owner[] = {
+	"dataset_id", "path", "uid", "gid", "occurred_at", "changed_by", NULL,
+};
 static const char *const k_mtime[] = {
 	"dataset_id", "path", "mtime_ns", "occurred_at", "changed_by", NULL,
 };
@@ -392,8 +395,9 @@ static const char *const k_xattr_removed[] = {
 #define EV(t, k, g, fn) { .type = (t), .stream_type = "Dataset", .keys = (k), \
 	.optional_keys = k_none, .genesis = (g), .evolve = (fn) }
 /* Events that create a node may carry the inode number the mount
- * reserved for it (aggregate.h, CORA_INO_RESERVED). */
-static const char *const k_ino[] = { "ino", NULL };
+ * reserved for it (aggregate.h, CORA_INO_RESERVED) and its owner (uid,
+ * gid; absent: the user who mounts the catalog). */
+static const char *const k_ino[] = { "ino", "uid", "gid", NULL };
 #define EV_NODE(t, k, fn) { .type = (t), .stream_type = "Dataset", \
 	.keys = (k), .optional_keys = k_ino, .genesis = false, .evolve = (fn) }
 
@@ -411,6 +415,7 @@ const struct cora_event_def cora_dataset_events[] = {
 	EV("DatasetFolderRemoved", k_folder_removed, false, evolve_tree),
 	EV("DatasetModeChanged", k_mode, false, evolve_tree),
 	EV("DatasetMtimeChanged", k_mtime, false, evolve_tree),
+	EV("DatasetOwnerChanged", k_owner, false, evolve_tree),
 	EV("DatasetXattrSet", k_xattr_set, false, evolve_tree),
 	EV("DatasetXattrRemoved", k_xattr_removed, false, evolve_tree),
 	{ .type = NULL },
@@ -700,12 +705,32 @@ static json_t *tree_payload(struct cora_ctx *ctx, const char *path,
 	return p;
 }
 
-/* Copies a reserved inode number from the command into a payload that
- * creates a node; anything else in "ino" is refused. */
+/* An owner id of the command (uid or gid), copied into the payload. */
+static int put_owner(json_t *p, const json_t *cmd, const char *key,
+		     bool *bad)
+{
+	const json_t *v = json_object_get(cmd, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 0xfffffffeLL)
+		return cora_error_set(CORA_EINVALID, "%s must be a number "
+				      "from 0 to 4294967294", key);
+	put(p, key, json_integer(json_integer_value(v)), bad);
+	return 0;
+}
+
+/* Copies a reserved inode number and the owner from the command into a
+ * payload that creates a node; anything else in "ino" is refused. */
 static int put_ino(json_t *p, const json_t *cmd, bool *bad)
 {
 	const json_t *v = json_object_get(cmd, "ino");
+	int rc;
 
+	if ((rc = put_owner(p, cmd, "uid", bad)) ||
+	    (rc = put_owner(p, cmd, "gid", bad)))
+		return rc;
 	if (!v)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < CORA_INO_RESERVED ||
@@ -982,6 +1007,35 @@ static int decide_set_mode(const json_t *state, const json_t *cmd,
 	p = tree_payload(ctx, path, &bad);
 	put(p, "mode", json_integer(mode), &bad);
 	return emit_by(out, "DatasetModeChanged", p, "changed_by", ctx, bad);
+}
+
+static int decide_set_owner(const json_t *state, const json_t *cmd,
+			    struct cora_ctx *ctx, struct cora_emit *out)
+{
+	struct cora_node_info info;
+	const char *path;
+	bool bad = false;
+	json_t *p;
+	int rc;
+
+	if ((rc = tree_writable(state, ctx)) ||
+	    (rc = arg_path(&path, cmd, "path", true)) ||
+	    (rc = need_node(ctx, state, path, &info)))
+		return rc;
+	if (!json_is_integer(json_object_get(cmd, "uid")) ||
+	    !json_is_integer(json_object_get(cmd, "gid")))
+		return cora_error_set(CORA_EINVALID, "an owner needs a uid "
+				      "and a gid");
+	if (info.uid == cora_json_int(cmd, "uid", -2) &&
+	    info.gid == cora_json_int(cmd, "gid", -2))
+		return 0;
+	p = tree_payload(ctx, path, &bad);
+	if ((rc = put_owner(p, cmd, "uid", &bad)) ||
+	    (rc = put_owner(p, cmd, "gid", &bad))) {
+		json_decref(p);
+		return rc;
+	}
+	return emit_by(out, "DatasetOwnerChanged", p, "changed_by", ctx, bad);
 }
 
 static int decide_set_mtime(const json_t *state, const json_t *cmd,
@@ -1333,6 +1387,7 @@ const struct cora_command_def cora_dataset_commands[] = {
 	CMD("dataset.add_folder", false, decide_add_folder),
 	CMD("dataset.remove_folder", false, decide_remove_folder),
 	CMD("dataset.set_mode", false, decide_set_mode),
+	CMD("dataset.set_owner", false, decide_set_owner),
 	CMD("dataset.set_mtime", false, decide_set_mtime),
 	CMD("dataset.set_xattr", false, decide_set_xattr),
 	CMD("dataset.remove_xattr", false, decide_remove_xattr),

@@ -191,8 +191,8 @@ int cora_fsck(struct cora_catalog *cat, struct cora_fsck_report *report)
 	if (rc == 0)
 		rc = compare(cat, report, "nodes", "ino",
 			     "ino, dataset_id, parent, name, type, size,"
-			     " sha256, mode, mtime_ns, target, xattrs,"
-			     " position", &report->nodes);
+			     " sha256, mode, mtime_ns, target, xattrs, uid,"
+			     " gid, position", &report->nodes);
 	cora_exec_sql(cat, "DETACH DATABASE scratch");
 	if (rc == 0)
 		rc = check_blobs(cat, report);

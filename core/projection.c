@@ -178,8 +178,9 @@ static int insert_node(struct cora_catalog *cat, const struct cora_event *e,
 {
 	sqlite3_stmt *s = cora_stmt(cat,
 		"INSERT INTO nodes(dataset_id, parent, name, type, size,"
-		" sha256, mode, mtime_ns, target, position, ino)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+		" sha256, mode, mtime_ns, target, position, ino, uid, gid)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13)");
 	const char *target = cora_json_str(p, "target");
 	int64_t size = target ? (int64_t)strlen(target) :
 		       cora_json_int(p, "size", 0);
@@ -206,6 +207,10 @@ static int insert_node(struct cora_catalog *cat, const struct cora_event *e,
 	/* catalog.h invariant 4: the creating event's position, or the
 	 * number the mount reserved */
 	sqlite3_bind_int64(s, 11, cora_json_int(p, "ino", e->position));
+	if (json_is_integer(json_object_get(p, "uid")))
+		sqlite3_bind_int64(s, 12, cora_json_int(p, "uid", 0));
+	if (json_is_integer(json_object_get(p, "gid")))
+		sqlite3_bind_int64(s, 13, cora_json_int(p, "gid", 0));
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -446,6 +451,12 @@ static int project_nodes(struct cora_catalog *cat, const struct cora_event *e)
 	if (strcmp(t, "DatasetMtimeChanged") == 0)
 		return node_set(cat, e, "mtime_ns", "UPDATE nodes SET"
 				" mtime_ns = ?2, position = ?3 WHERE ino = ?1");
+	if (strcmp(t, "DatasetOwnerChanged") == 0)
+		return node_set(cat, e, "uid", "UPDATE nodes SET uid = ?2,"
+				" position = ?3 WHERE ino = ?1") ||
+		       node_set(cat, e, "gid", "UPDATE nodes SET gid = ?2,"
+				" position = ?3 WHERE ino = ?1") ?
+		       cora_error_code() : 0;
 	if (strcmp(t, "DatasetXattrSet") == 0)
 		return node_xattr(cat, e, true);
 	if (strcmp(t, "DatasetXattrRemoved") == 0)
@@ -515,7 +526,8 @@ int cora_node_get(struct cora_catalog *cat, const char *dataset_id,
 
 	if (rc)
 		return rc;
-	s = cora_stmt(cat, "SELECT type, size, sha256, mode, mtime_ns"
+	s = cora_stmt(cat, "SELECT type, size, sha256, mode, mtime_ns,"
+		      " coalesce(uid, -1), coalesce(gid, -1)"
 		      " FROM nodes WHERE ino = ?1");
 	if (!s)
 		return cora_error_code();
@@ -534,6 +546,8 @@ int cora_node_get(struct cora_catalog *cat, const char *dataset_id,
 			 (const char *)sqlite3_column_text(s, 2));
 	info->mode = (uint32_t)sqlite3_column_int64(s, 3);
 	info->mtime_ns = sqlite3_column_int64(s, 4);
+	info->uid = sqlite3_column_int64(s, 5);
+	info->gid = sqlite3_column_int64(s, 6);
 	sqlite3_reset(s);
 	return 0;
 }
@@ -595,6 +609,7 @@ int cora_dataset_files(struct cora_catalog *cat, const char *dataset_id,
 			 (const char *)sqlite3_column_text(s, 3) : "");
 		info.mode = (uint32_t)sqlite3_column_int64(s, 4);
 		info.mtime_ns = sqlite3_column_int64(s, 5);
+		info.uid = info.gid = -1; /* not needed by file walks */
 		rc = fn(arg, (const char *)sqlite3_column_text(s, 1), &info);
 		if (rc) {
 			sqlite3_finalize(s);

@@ -22,6 +22,7 @@
  *     DatasetFolderRemoved   node removed (an empty folder)
  *     DatasetModeChanged     mode bits
  *     DatasetMtimeChanged    mtime_ns
+ *     DatasetOwnerChanged    uid and gid
  *     DatasetXattrSet/Removed  the node's xattrs object {name: base64}
  *     DatasetDiscarded       every node of the dataset removed (its bytes
  *                            become garbage for `cora gc`)

@@ -69,6 +69,7 @@ struct fs_handle {
 	uint64_t size;           /* current size */
 	uint32_t mode;
 	int64_t mtime_ns;
+	int64_t uid, gid;        /* owner (-1: the mount's) */
 	bool mtime_set;          /* utimens while open: keep it */
 	/* hashing while data arrives: valid while writes were sequential */
 	struct cora_sha256 hash;

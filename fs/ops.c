@@ -177,10 +177,11 @@ struct node {
 	char dataset_id[37];
 	char sha256[65];
 	char *name;
+	int64_t uid, gid;        /* -1: the mount's owner */
 };
 
 #define NODE_COLS "ino, parent, type, size, mode, mtime_ns, dataset_id," \
-		  " sha256, name"
+		  " sha256, name, coalesce(uid, -1), coalesce(gid, -1)"
 
 static void node_fill(struct node *n, sqlite3_stmt *s)
 {
@@ -197,6 +198,8 @@ static void node_fill(struct node *n, sqlite3_stmt *s)
 		snprintf(n->sha256, sizeof(n->sha256), "%s",
 			 sqlite3_column_text(s, 7));
 	n->name = strdup((const char *)sqlite3_column_text(s, 8));
+	n->uid = sqlite3_column_int64(s, 9);
+	n->gid = sqlite3_column_int64(s, 10);
 }
 
 static int node_by_ino(struct cora_catalog *cat, int64_t ino, struct node *n)
@@ -324,6 +327,10 @@ static void stat_node(struct corafs *fs, struct stat *st, uint64_t ino,
 
 	stat_base(fs, st, ino, type | (n->mode & 07777), n->size,
 		  n->mtime_ns);
+	if (n->uid >= 0)
+		st->st_uid = (uid_t)n->uid;
+	if (n->gid >= 0)
+		st->st_gid = (gid_t)n->gid;
 	if (fs->readonly)
 		st->st_mode &= ~0222;
 }

@@ -117,8 +117,8 @@ static void pending_stat(struct corafs *fs, const struct fs_handle *h,
 	st->st_ino = h->ino;
 	st->st_mode = S_IFREG | (h->mode & 07777);
 	st->st_nlink = 1;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
+	st->st_uid = h->uid >= 0 ? (uid_t)h->uid : fs->uid;
+	st->st_gid = h->gid >= 0 ? (gid_t)h->gid : fs->gid;
 	st->st_size = (off_t)h->size;
 	st->st_blksize = 131072;
 	st->st_blocks = (blkcnt_t)((h->size + 511) / 512);
@@ -490,9 +490,14 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 			"sha256", sha, "size", (json_int_t)size, "mode",
 			(int)(h->mode & 07777), "mtime_ns",
 			(json_int_t)h->mtime_ns);
-	if (h->pending)
+	if (h->pending) {
 		json_object_set_new(cmd, "ino", json_integer(
 			(json_int_t)fs_ino_row(h->ino)));
+		if (h->uid >= 0)
+			json_object_set_new(cmd, "uid", json_integer(h->uid));
+		if (h->gid >= 0)
+			json_object_set_new(cmd, "gid", json_integer(h->gid));
+	}
 	cora_catalog_set_principal(cat, h->principal);
 	rc = run(cat, "dataset.put_file", h->dataset_id, cmd, durable);
 	if (rc) {
@@ -549,6 +554,7 @@ static struct fs_handle *handle_new(uint64_t ino, enum fs_handle_kind kind)
 	h->kind = kind;
 	h->ino = ino;
 	h->fd = -1;
+	h->uid = h->gid = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	return h;
 }
@@ -598,6 +604,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		h->path = path;
 		path = NULL;
 		h->pending = true;
+		h->uid = fuse_req_ctx(req)->uid;
+		h->gid = fuse_req_ctx(req)->gid;
 		memcpy(h->principal, cat->principal, sizeof(h->principal));
 		h->mode = mode & 07777;
 		h->mtime_ns = now_ns();
@@ -950,8 +958,10 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	path = join_path(pl.path, name);
-	cmd = json_pack("{s:s, s:i, s:I}", "path", path, "mode",
-			(int)(mode & 07777), "mtime_ns", (json_int_t)now_ns());
+	cmd = json_pack("{s:s, s:i, s:I, s:I, s:I}", "path", path, "mode",
+			(int)(mode & 07777), "mtime_ns", (json_int_t)now_ns(),
+			"uid", (json_int_t)fuse_req_ctx(req)->uid, "gid",
+			(json_int_t)fuse_req_ctx(req)->gid);
 	rc = run(cat, "dataset.add_folder", pl.id, cmd, false);
 	if (rc == 0)
 		rc = node_ino(cat, pl.id, path, &ino);
@@ -1105,8 +1115,10 @@ void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		return;
 	}
 	path = join_path(pl.path, name);
-	cmd = json_pack("{s:s, s:s, s:I}", "path", path, "target", link,
-			"mtime_ns", (json_int_t)now_ns());
+	cmd = json_pack("{s:s, s:s, s:I, s:I, s:I}", "path", path, "target",
+			link, "mtime_ns", (json_int_t)now_ns(), "uid",
+			(json_int_t)fuse_req_ctx(req)->uid, "gid",
+			(json_int_t)fuse_req_ctx(req)->gid);
 	rc = run(cat, "dataset.add_symlink", pl.id, cmd, false);
 	if (rc == 0)
 		rc = node_ino(cat, pl.id, path, &ino);
@@ -1193,12 +1205,40 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		h = NULL;
 	if (!h)
 		h = pending_handle(fs, ino);
-	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
-	    (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
-	     ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->gid))) {
-		/* owners are the mount's; asking for them again is fine */
-		fuse_reply_err(req, EPERM);
-		return;
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		/* chown: recorded as an event; only root gives files away */
+		rc = fs_getattr(fs, cat, ino, &st, &timeout);
+		if (rc == 0 && fuse_req_ctx(req)->uid != 0 &&
+		    (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st.st_uid) ||
+		     ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != st.st_gid)))
+			rc = -EPERM;
+		if (rc == 0 && h && h->pending) {
+			if (to_set & FUSE_SET_ATTR_UID)
+				h->uid = attr->st_uid;
+			if (to_set & FUSE_SET_ATTR_GID)
+				h->gid = attr->st_gid;
+		} else if (rc == 0) {
+			json_t *dsv = NULL, *cmd;
+			char *p = NULL;
+			rc = writable_node(req, fs, cat, ino, &dsv, &p);
+			if (rc == 0) {
+				cmd = json_pack("{s:s, s:I, s:I}", "path", p, "uid",
+					(json_int_t)((to_set & FUSE_SET_ATTR_UID) ?
+						     attr->st_uid : st.st_uid),
+					"gid",
+					(json_int_t)((to_set & FUSE_SET_ATTR_GID) ?
+						     attr->st_gid : st.st_gid));
+				rc = run(cat, "dataset.set_owner",
+					 cora_json_str(dsv, "id"), cmd, false);
+			}
+			json_decref(dsv);
+			free(p);
+		}
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		to_set &= ~(FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	}
 	if (h && (h->dirty || h->pending || (to_set & FUSE_SET_ATTR_SIZE))) {
 		/* an open file being written: the new attributes go with the

@@ -238,7 +238,7 @@ static void test_dataset_events__every_payload_names_its_dataset(void **st)
 		assert_int_equal(d->genesis,
 				 strcmp(d->type, "DatasetRegistered") == 0);
 	}
-	assert_int_equal(n, 15);
+	assert_int_equal(n, 16);
 	assert_non_null(cora_command_def_find("dataset.promote"));
 }
 
@@ -710,6 +710,48 @@ static void test_dataset_set_mode_and_mtime__only_on_change(void **st)
 	json_decref(s);
 }
 
+/* chown through the mount: recorded, refused without both ids, and no
+ * event when the owner is already the one asked for. */
+static void test_dataset_set_owner__records_uid_and_gid(void **st)
+{
+	json_t *s = move_tree(), *p;
+
+	ok_last("dataset.set_owner", &s, json_pack("{s:s, s:i, s:i}", "path",
+		"a.h5", "uid", 1000, "gid", 100), &p);
+	assert_int_equal(cora_json_int(p, "uid", -1), 1000);
+	assert_int_equal(cora_json_int(p, "gid", -1), 100);
+	assert_string_equal(cora_json_str(p, "changed_by"), fx.ctx.principal);
+	json_decref(p);
+	fails("dataset.set_owner", s, json_pack("{s:s, s:i}", "path", "a.h5",
+	      "uid", 1000), CORA_EINVALID, "an owner needs a uid and a gid");
+	fails("dataset.set_owner", s, json_pack("{s:s, s:i, s:i}", "path",
+	      "a.h5", "uid", -5, "gid", 0), CORA_EINVALID,
+	      "uid must be a number from 0 to 4294967294");
+	fails("dataset.set_owner", s, json_pack("{s:s, s:i, s:i}", "path",
+	      "zz", "uid", 1, "gid", 1), CORA_ENOTFOUND,
+	      "'zz' does not exist in dataset 'scan-1'");
+	assert_replay(s);
+	json_decref(s);
+}
+
+/* The mount sends the inode number it reserved and the writer's ids. */
+static void test_dataset_put_file__carries_reserved_ino_and_owner(void **st)
+{
+	json_t *s = move_tree(), *p;
+
+	ok_last("dataset.put_file", &s, json_pack("{s:s, s:s, s:i, s:I, s:i, s:i}",
+		"path", "new.h5", "sha256", fixture_sha(9), "size", 3, "ino",
+		(json_int_t)CORA_INO_RESERVED + 7, "uid", 1000, "gid", 100), &p);
+	assert_true(cora_json_int(p, "ino", 0) == CORA_INO_RESERVED + 7);
+	assert_int_equal(cora_json_int(p, "uid", -1), 1000);
+	json_decref(p);
+	fails("dataset.put_file", s, json_pack("{s:s, s:s, s:i, s:i}", "path",
+	      "other.h5", "sha256", fixture_sha(9), "size", 3, "ino", 42),
+	      CORA_EINVALID, "inode number must be a reserved one");
+	assert_replay(s);
+	json_decref(s);
+}
+
 static void test_dataset_xattr__names_and_values(void **st)
 {
 	json_t *s = move_tree(), *p, *cmd;
@@ -1037,6 +1079,8 @@ int main(void)
 		T(test_dataset_remove__files_and_links_only),
 		T(test_dataset_folders__add_and_remove),
 		T(test_dataset_set_mode_and_mtime__only_on_change),
+		T(test_dataset_set_owner__records_uid_and_gid),
+		T(test_dataset_put_file__carries_reserved_ino_and_owner),
 		T(test_dataset_xattr__names_and_values),
 		T(test_dataset_tree_events__fold_to_no_change),
 		T(test_dataset_promote__records_the_sha256_tree),

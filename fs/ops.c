@@ -397,8 +397,48 @@ static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
 	return 0;
 }
 
-/* README.txt: what this is, counts, how to use it. */
+/* README.txt: what this is, counts, how to use it.  Its counts scan the
+ * tree, so the text is kept until the log moves on. */
+static pthread_mutex_t readme_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t readme_head = -1;
+static char *readme_text;
+static size_t readme_len;
+
+static int readme_render(struct cora_catalog *cat, char **out, size_t *len);
+
 static int readme_bytes(struct cora_catalog *cat, char **out, size_t *len)
+{
+	int64_t head;
+	int rc;
+
+	if (cora_store_head(cat, &head) != 0)
+		return -EIO;
+	pthread_mutex_lock(&readme_lock);
+	if (readme_head == head && readme_text) {
+		*out = malloc(readme_len);
+		if (*out)
+			memcpy(*out, readme_text, readme_len);
+		*len = readme_len;
+		pthread_mutex_unlock(&readme_lock);
+		return *out ? 0 : -ENOMEM;
+	}
+	pthread_mutex_unlock(&readme_lock);
+	rc = readme_render(cat, out, len);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&readme_lock);
+	free(readme_text);
+	readme_text = malloc(*len);
+	if (readme_text) {
+		memcpy(readme_text, *out, *len);
+		readme_len = *len;
+		readme_head = head;
+	}
+	pthread_mutex_unlock(&readme_lock);
+	return 0;
+}
+
+static int readme_render(struct cora_catalog *cat, char **out, size_t *len)
 {
 	sqlite3_stmt *s = cora_stmt(cat,
 		"SELECT (SELECT count(*) FROM entities WHERE stream_type = 'Asset'),"

@@ -366,7 +366,7 @@ static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
 	char *buf;
 	int rc;
 
-	if (strcmp(e->type, "Asset") != 0 && cora_store_head(cat, &key) != 0)
+	if (cora_store_head(cat, &key) != 0)
 		key = -1;
 	pthread_mutex_lock(&doc_lock);
 	if (doc_cache[slot].ino == ino && doc_cache[slot].position == key &&

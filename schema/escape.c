@@ -269,7 +269,12 @@ void rd_time_ns(char out[48], int64_t ns)
 		secs -= 1;
 	}
 	gmtime_r(&secs, &tm);
-	n = strftime(out, 48, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* not strftime's %Y, which writes year 26 as "26" */
+	n = (size_t)snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n >= 48)
+		n = 47;
 	if (frac) {
 		/* shortest fraction: drop trailing zeros */
 		char f[16];

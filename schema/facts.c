@@ -360,8 +360,7 @@ int rd_dataset_size(struct rd *r, const json_t *ds, int64_t *bytes,
 {
 	const json_t *bs = json_object_get(ds, "byte_size");
 	const json_t *fc = json_object_get(ds, "file_count");
-	json_t *nodes, *n;
-	size_t i;
+	sqlite3_stmt *s;
 	int rc;
 
 	if (json_is_integer(bs) && json_is_integer(fc)) {
@@ -370,17 +369,26 @@ int rd_dataset_size(struct rd *r, const json_t *ds, int64_t *bytes,
 		return 0;
 	}
 	*bytes = *files = 0;
-	rc = rd_nodes(r, cora_json_str(ds, "id"), &nodes);
-	if (rc)
-		return rc;
-	json_array_foreach(nodes, i, n) {
-		if (strcmp(cora_json_str(n, "type"), "f") == 0) {
-			*bytes += cora_json_int(n, "size", 0);
-			(*files)++;
-		}
+	s = cora_stmt(r->cat,
+		"WITH RECURSIVE t(ino, type) AS ("
+		"  SELECT ino, type FROM nodes WHERE parent ="
+		"   (SELECT ino FROM nodes WHERE parent = 0 AND name = ?1)"
+		"  UNION ALL"
+		"  SELECT n.ino, n.type FROM nodes n JOIN t ON n.parent = t.ino"
+		"  WHERE t.type = 'd')"
+		" SELECT coalesce(sum(n.size), 0), count(*)"
+		" FROM t JOIN nodes n ON n.ino = t.ino WHERE t.type = 'f'");
+	if (!s)
+		return cora_error_code();
+	sqlite3_bind_text(s, 1, cora_json_str(ds, "id"), -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*bytes = sqlite3_column_int64(s, 0);
+		*files = sqlite3_column_int64(s, 1);
 	}
-	json_decref(nodes);
-	return 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 :
+	       cora_sqlite_error(r->cat, rc, "summing files");
 }
 
 int rd_dataset_published(struct rd *r, const json_t *ds, char date[11])
@@ -681,7 +689,7 @@ int rd_bundle_abstract(struct rd *r, const json_t *bundle, char **out)
 	rd_publisher(r, cora_json_str(bundle, "publisher_facility_code"), &org);
 	rd_str_add(&s, cora_json_str(bundle, "title"));
 	rd_str_addf(&s, ": experiment bundle of %zu %s (%lld bytes) from "
-		    "%zu %s, %s, publisher ", nds,
+		    "%zu %s; status %s; publisher ", nds,
 		    nds == 1 ? "dataset" : "datasets", (long long)total, nruns,
 		    nruns == 1 ? "run" : "runs",
 		    cora_json_str(bundle, "status"));

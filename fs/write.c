@@ -24,6 +24,7 @@
 #include "fs/handle.h"
 #include "fs/inode.h"
 #include "fs/verify.h"
+#include "schema/render.h"
 
 #include <dirent.h>
 #include <pwd.h>
@@ -36,10 +37,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *const reserved_names[] = {
-	"ro-crate-metadata.json", "ro-crate-preview.html", "datacite.xml",
-};
 
 struct fs_pending {
 	struct fs_pending *next;
@@ -264,16 +261,12 @@ static char *join_path(const char *dir, const char *name)
 /* Checks a new name in a folder: valid, not reserved at a root. */
 static int check_name(const struct place *pl, const char *name)
 {
-	size_t i;
-
 	if (strlen(name) > 255)
 		return -ENAMETOOLONG;
 	if (cora_text_name(name, "name") != 0)
 		return -EINVAL;
-	if (pl->path[0] == '\0')
-		for (i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
-			if (strcmp(name, reserved_names[i]) == 0)
-				return -EPERM;
+	if (pl->path[0] == '\0' && cora_doc_reserved(name, strlen(name)))
+		return -EPERM;
 	return 0;
 }
 
@@ -1001,12 +994,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	path = join_path(pl.path, name);
-	if (pl.path[0] == '\0') {
-		size_t i;
-		for (i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
-			if (strcmp(name, reserved_names[i]) == 0)
-				rc = -EROFS; /* a generated file */
-	}
+	if (pl.path[0] == '\0' && cora_doc_reserved(name, strlen(name)))
+		rc = -EROFS; /* a generated file */
 	if (rc == 0) {
 		cmd = json_pack("{s:s}", "path", path);
 		rc = run(cat, folder ? "dataset.remove_folder" :
@@ -1071,12 +1060,9 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (!a || !b)
 			rc = -ENOMEM;
 	}
-	if (rc == 0 && from.path[0] == '\0') {
-		size_t i;
-		for (i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
-			if (strcmp(name, reserved_names[i]) == 0)
-				rc = -EROFS;
-	}
+	if (rc == 0 && from.path[0] == '\0' &&
+	    cora_doc_reserved(name, strlen(name)))
+		rc = -EROFS;
 	if (rc == 0 && (flags & RENAME_NOREPLACE) &&
 	    cora_node_get(cat, to.id, b, &info) == 0)
 		rc = -EEXIST;

@@ -12,6 +12,7 @@
  * the log untouched.
  */
 #include "schema/archives.h"
+#include "schema/render.h"
 
 #include "core/aggregate.h"
 #include "core/blobstore.h"
@@ -477,30 +478,15 @@ static int read_content(struct imp *m, struct archive_entry *e,
 
 /* ---- entries ------------------------------------------------------------------ */
 
-static const char *const generated[] = {
-	"ro-crate-metadata.json", "ro-crate-preview.html", "datacite.xml",
-};
-
 static bool is_generated(const char *path)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(generated) / sizeof(generated[0]); i++)
-		if (strcmp(path, generated[i]) == 0)
-			return true;
-	return false;
+	return cora_doc_reserved(path, strlen(path));
 }
 
 /* True when path's first component is a generated name. */
 static bool generated_root(const char *path)
 {
-	size_t i, n = strcspn(path, "/");
-
-	for (i = 0; i < sizeof(generated) / sizeof(generated[0]); i++)
-		if (strlen(generated[i]) == n &&
-		    strncmp(path, generated[i], n) == 0)
-			return true;
-	return false;
+	return cora_doc_reserved(path, strcspn(path, "/"));
 }
 
 static uint32_t clean_mode(mode_t mode, char type)

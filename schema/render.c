@@ -103,6 +103,21 @@ static int resolve(struct cora_catalog *cat, const char *ref, char type[32],
 	return 0;
 }
 
+bool cora_doc_reserved(const char *name, size_t len)
+{
+	static const enum cora_doc_kind kinds[] = {
+		CORA_DOC_DATACITE, CORA_DOC_ROCRATE, CORA_DOC_PREVIEW,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *n = cora_doc_name(kinds[i]);
+		if (strlen(n) == len && memcmp(n, name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
 int cora_render(struct cora_catalog *cat, enum cora_doc_kind kind,
 		const char *stream_id, char **out, size_t *len)
 {

@@ -10,6 +10,7 @@
 #ifndef CORA_RENDER_H
 #define CORA_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/catalog.h"
@@ -23,6 +24,10 @@ enum cora_doc_kind {
 
 /* File name of a kind ("datacite.xml"). */
 const char *cora_doc_name(enum cora_doc_kind kind);
+
+/* True when name (len bytes) is the name of a generated file of a
+ * dataset or bundle folder: reserved at a dataset root (DESIGN 1). */
+bool cora_doc_reserved(const char *name, size_t len);
 
 /* Renders document `kind` of the entity `stream_id` into a new buffer
  * (*out, *len; caller frees).  CORA_ENOTFOUND when the entity does not

@@ -493,11 +493,19 @@ static int gc_visit(const char *sha256, uint64_t size, void *arg)
 	}
 	/* A blob younger than the grace period may belong to a write whose
 	 * event is not committed yet (invariant 5 of catalog.h). */
-	if (g->grace > 0 && bs->path && bs->path(bs, sha256, &path) == 0 &&
-	    stat(path, &st) == 0 && g->now - st.st_mtime < g->grace) {
-		free(path);
-		g->kept++;
-		return 0;
+	if (g->grace > 0) {
+		int64_t when = -1;
+
+		if (bs->path && bs->path(bs, sha256, &path) == 0 &&
+		    stat(path, &st) == 0)
+			when = (int64_t)st.st_mtime;
+		else if (bs->stored_at && bs->stored_at(bs, sha256, &when) != 0)
+			when = (int64_t)g->now; /* cannot tell: keep it */
+		if (when >= 0 && (int64_t)g->now - when < g->grace) {
+			free(path);
+			g->kept++;
+			return 0;
+		}
 	}
 	free(path);
 	json_array_append_new(g->victims, json_string(sha256));

@@ -7,6 +7,7 @@
 #include "core/command.h"
 #include "core/error.h"
 #include "core/projection.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -344,6 +345,7 @@ int main(int argc, char **argv)
 	int c, rc, skip;
 	unsigned oflags = 0;
 
+	cora_store_register_all();
 	cli.catalog_path = catalog_default();
 	cli.tty = isatty(STDERR_FILENO);
 	/* --json and -q may also come after the command */

@@ -62,9 +62,9 @@
  *
  * Implementing a store: embed struct cora_blobstore as the first member
  * of your own struct, set .version = CORA_BLOBSTORE_VERSION and every op
- * (only ->path may be NULL), and downcast in the ops.  Readers and writers
- * are embedded the same way.  A decorator calls cora_blobstore_check() on
- * the store it wraps.
+ * (->path, ->adopt and ->stored_at may be NULL), and downcast in the
+ * ops.  Readers and writers are embedded the same way.  A decorator calls
+ * cora_blobstore_check() on the store it wraps.
  *
  *     struct cora_blobstore *bs;
  *     char sha[CORA_SHA256_HEXLEN + 1];
@@ -82,6 +82,7 @@
 #ifndef CORA_BLOBSTORE_H
 #define CORA_BLOBSTORE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,7 +91,7 @@
 
 /* Bumped whenever a member of struct cora_blobstore, cora_blob_writer or
  * cora_blob_reader changes meaning, position or signature. */
-#define CORA_BLOBSTORE_VERSION 2
+#define CORA_BLOBSTORE_VERSION 3
 
 struct cora_blobstore;
 
@@ -200,6 +201,15 @@ struct cora_blobstore {
 	/* Frees the store (and, for a decorator, the store it wraps if it
 	 * took ownership of it: the constructor says). */
 	void (*free)(struct cora_blobstore *bs);
+
+	/* Optional (NULL when a store cannot tell; added in version 3):
+	 * when the blob was stored, in seconds since the epoch (S3's
+	 * Last-Modified).  Garbage collection keeps blobs younger than its
+	 * grace period, which may belong to a write whose event has not
+	 * committed yet; stores with ->path get that from the file instead.
+	 * CORA_ENOTFOUND when absent. */
+	int (*stored_at)(struct cora_blobstore *bs, const char *sha256,
+			 int64_t *when);
 };
 
 /*
@@ -272,6 +282,30 @@ int cora_blob_local_open(struct cora_blobstore **out, const char *root);
  * L6); *removed (may be NULL) gets how many.  CORA_EINVALID when bs is
  * not a local store.  Safe while other threads and processes put. */
 int cora_blob_local_cleanup(struct cora_blobstore *bs, size_t *removed);
+
+/*
+ * Kinds of store.  "local" is built in (CATALOG/blobs); other kinds live
+ * in libraries above core (store/: "s3", wrapped in its local cache) and
+ * are registered by the program at start (cora_store_register_all()), so
+ * that core can open them without depending on them.  CATALOG/config's
+ * `blobs` key names the kind.
+ *
+ * A factory builds a store of its kind for the catalog at root (the
+ * CATALOG folder) from the catalog's config (a JSON object of strings),
+ * into *out.  Registering an existing kind replaces it.  Registration is
+ * meant for the start of main(); it and lookups are thread safe.
+ */
+typedef int (*cora_blobstore_factory)(struct cora_blobstore **out,
+				      const char *root,
+				      const json_t *config);
+
+void cora_blobstore_register(const char *kind, cora_blobstore_factory f);
+
+/* Opens the store of the given kind for the catalog at root: "local" is
+ * ROOT/blobs, other kinds go to their factory.  An unknown kind is
+ * CORA_EINVALID ("not supported by this build"). */
+int cora_blobstore_open(struct cora_blobstore **out, const char *kind,
+			const char *root, const json_t *config);
 
 /* Checks a store's table version (for decorators and constructors that
  * receive a store from elsewhere): 0 or CORA_EINVALID. */

@@ -292,24 +292,13 @@ static int check_schema(struct cora_catalog *cat)
 	return 0;
 }
 
-/* Opens the blob store the config names (local only, for now). */
+/* Opens the blob store the config names: "local" (CATALOG/blobs) or a
+ * kind registered by the program (blob_registry.c; store/ adds "s3"). */
 static int open_blobs(struct cora_catalog *cat)
 {
-	const char *kind = cora_catalog_config(cat, "blobs", "local");
-	char *path;
-	int rc;
-
-	if (strcmp(kind, "local") != 0)
-		return cora_error_set(CORA_EINVALID,
-				      "catalog '%s': blob store '%s' is not "
-				      "supported by this build", cat->root,
-				      kind);
-	rc = path_join(&path, cat->root, "blobs");
-	if (rc)
-		return rc;
-	rc = cora_blob_local_open(&cat->blobs, path);
-	free(path);
-	return rc;
+	return cora_blobstore_open(&cat->blobs,
+				   cora_catalog_config(cat, "blobs", "local"),
+				   cat->root, cat->config);
 }
 
 static struct cora_catalog *catalog_alloc(const char *root, unsigned flags)

@@ -18,6 +18,12 @@
  *       --flush / fsync: blob put (durable), event committed--> CLEAN
  *       --commit fails--> DIRTY (the error goes to close() / fsync())
  *
+ *   A file created here and never written is not committed at flush but
+ *   at release: a flush also comes when a duplicate descriptor closes
+ *   (dd, a shell's `> file`), and committing then would make an empty file
+ *   visible that its writer was about to fill.  `touch` still creates it,
+ *   at release.
+ *
  *   A staging file is named CATALOG/staging/w-<pid>-<serial>; a daemon
  *   that starts removes every w-* file (fs_staging_cleanup): a file whose
  *   bytes were never committed was never acknowledged to anyone.
@@ -62,6 +68,10 @@ struct fs_handle {
 	char principal[37];      /* actor id of the writer (events) */
 	char *path;              /* path inside the dataset */
 	bool pending;            /* created here, no event yet */
+	bool written;            /* a byte was written (or size set) */
+	bool unlinked;           /* removed while pending: never commit */
+	int refs;                /* the open file, the pending table and
+	                          * ops working on it (atomic) */
 	bool dirty;
 	int fd;                  /* staging file, -1 when CLEAN */
 	char *staging;           /* its name */

@@ -11,8 +11,10 @@
 
 #include "core/blobstore.h"
 #include "core/error.h"
+#include "store/store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fuse_opt.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -108,6 +110,7 @@ int main(int argc, char *argv[])
 	struct corafs fs;
 	int rc = 1;
 
+	cora_store_register_all();
 	if (fuse_opt_parse(&args, &o, option_spec, opt_proc) == -1)
 		return 1;
 	if (fuse_parse_cmdline(&args, &copts) != 0)
@@ -180,7 +183,9 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_set_max_threads(loop, copts.max_threads > 0 &&
 					      copts.max_threads < 100000 ?
 					      copts.max_threads : 16);
-		fuse_loop_cfg_set_idle_threads(loop, copts.max_idle_threads);
+		if (copts.max_idle_threads != UINT_MAX) /* UINT_MAX: unset */
+			fuse_loop_cfg_set_idle_threads(loop,
+						       copts.max_idle_threads);
 		rc = fuse_session_loop_mt(fs.se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}

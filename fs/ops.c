@@ -17,6 +17,7 @@
 #include "schema/render.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,7 @@ static void stat_node(struct corafs *fs, struct stat *st, uint64_t ino,
 
 /* Rendered generated files, cached by (inode, entity position). */
 #define DOC_CACHE 64
+#define DOC_KEEP_MAX (1 << 20)
 
 static struct doc_slot {
 	uint64_t ino;
@@ -353,24 +355,83 @@ static const enum cora_doc_kind doc_kinds[] = {
 	[FS_DOC_PREVIEW] = CORA_DOC_PREVIEW,
 };
 
-/* The bytes of a generated file; *out is a new copy.  The entity's
- * position keys the cache: any event on the entity renders anew.
- * Documents that depend on other entities (a bundle's datasets) are
- * keyed by the log head instead. */
-static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
-		     const struct entity *e, char **out, size_t *len)
+/* Generated files are rendered from the catalog and cached by (inode,
+ * log position): any new event renders them anew, since a document may
+ * depend on other entities (an asset's on its children and datasets). */
+static int doc_render(struct cora_catalog *cat, uint64_t ino,
+		      const struct entity *e, int64_t key, char **out,
+		      size_t *len)
 {
 	enum fs_doc doc = (enum fs_doc)(fs_ino_tag(ino) - FS_TAG_DOC);
-	int64_t key = e->position;
 	size_t slot = (ino * 31) % DOC_CACHE;
+	char *keep = NULL;
+	int rc;
+
+	rc = cora_render(cat, doc_kinds[doc], e->id, out, len);
+	if (rc)
+		return -fs_errno(rc);
+	/* keep the bytes of small documents; of big ones (the crate of a
+	 * dataset with many files) only the size, and give the memory back */
+	if (*len <= DOC_KEEP_MAX) {
+		keep = malloc(*len + 1);
+		if (keep)
+			memcpy(keep, *out, *len);
+	}
+	pthread_mutex_lock(&doc_lock);
+	free(doc_cache[slot].buf);
+	doc_cache[slot].ino = ino;
+	doc_cache[slot].position = key;
+	doc_cache[slot].buf = keep;
+	doc_cache[slot].len = *len;
+	pthread_mutex_unlock(&doc_lock);
+	return 0;
+}
+
+/* The current log position: documents may depend on any entity. */
+static int64_t doc_key(struct cora_catalog *cat)
+{
+	int64_t key;
+
+	return cora_store_head(cat, &key) == 0 ? key : -1;
+}
+
+/* The size of a generated file (for getattr), rendering it only when
+ * the log moved since it was last rendered. */
+static int doc_size(struct cora_catalog *cat, uint64_t ino,
+		    const struct entity *e, size_t *len)
+{
+	size_t slot = (ino * 31) % DOC_CACHE;
+	int64_t key = doc_key(cat);
 	char *buf;
 	int rc;
 
-	if (cora_store_head(cat, &key) != 0)
-		key = -1;
 	pthread_mutex_lock(&doc_lock);
-	if (doc_cache[slot].ino == ino && doc_cache[slot].position == key &&
-	    key >= 0) {
+	if (key >= 0 && doc_cache[slot].ino == ino &&
+	    doc_cache[slot].position == key) {
+		*len = doc_cache[slot].len;
+		pthread_mutex_unlock(&doc_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&doc_lock);
+	rc = doc_render(cat, ino, e, key, &buf, len);
+	if (rc == 0) {
+		free(buf);
+		if (*len > DOC_KEEP_MAX)
+			malloc_trim(0);
+	}
+	return rc;
+}
+
+/* The bytes of a generated file; *out is a new copy. */
+static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
+		     const struct entity *e, char **out, size_t *len)
+{
+	size_t slot = (ino * 31) % DOC_CACHE;
+	int64_t key = doc_key(cat);
+
+	pthread_mutex_lock(&doc_lock);
+	if (key >= 0 && doc_cache[slot].ino == ino &&
+	    doc_cache[slot].position == key && doc_cache[slot].buf) {
 		*out = malloc(doc_cache[slot].len + 1);
 		if (*out) {
 			memcpy(*out, doc_cache[slot].buf, doc_cache[slot].len);
@@ -380,21 +441,7 @@ static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
 		return *out ? 0 : -ENOMEM;
 	}
 	pthread_mutex_unlock(&doc_lock);
-	rc = cora_render(cat, doc_kinds[doc], e->id, out, len);
-	if (rc)
-		return -fs_errno(rc);
-	buf = malloc(*len + 1);
-	if (buf) {
-		memcpy(buf, *out, *len);
-		pthread_mutex_lock(&doc_lock);
-		free(doc_cache[slot].buf);
-		doc_cache[slot].ino = ino;
-		doc_cache[slot].position = key;
-		doc_cache[slot].buf = buf;
-		doc_cache[slot].len = *len;
-		pthread_mutex_unlock(&doc_lock);
-	}
-	return 0;
+	return doc_render(cat, ino, e, key, out, len);
 }
 
 /* README.txt: what this is, counts, how to use it.  Its counts scan the
@@ -547,9 +594,24 @@ static int events_stat(struct cora_catalog *cat, int64_t *size,
 	return 0;
 }
 
+/* occurred_at of the newest event, in nanoseconds (0 for none). */
+static int64_t head_time_ns(struct cora_catalog *cat)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT occurred_at FROM events"
+				    " ORDER BY position DESC LIMIT 1");
+	int64_t ns = 0;
+
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		ns = iso_ns((const char *)sqlite3_column_text(s, 0));
+	if (s)
+		sqlite3_reset(s);
+	return ns;
+}
+
 int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 	       struct stat *st, double *timeout)
 {
+	int64_t head_ns = 0;
 	enum fs_tag tag = fs_ino_tag(ino);
 	uint64_t row = fs_ino_row(ino);
 	int64_t head = 0, size;
@@ -562,13 +624,17 @@ int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 	*timeout = fs->attr_timeout;
 	switch (tag) {
 	case FS_TAG_FIXED:
+		/* the fixed places change with every event: their time is the
+		 * newest event's, read now, and the kernel asks each time */
+		*timeout = 0;
+		head_ns = head_time_ns(cat);
 		if (row == FS_README) {
 			rc = readme_bytes(cat, &buf, &len);
 			if (rc)
 				return rc;
 			free(buf);
 			stat_base(fs, st, ino, S_IFREG | 0444, (int64_t)len,
-				  fs->head_time_ns);
+				  head_ns);
 			return 0;
 		}
 		if (row == FS_EVENTS) {
@@ -576,12 +642,12 @@ int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 			if (rc)
 				return rc;
 			stat_base(fs, st, ino, S_IFREG | 0444, size,
-				  fs->head_time_ns);
+				  head_ns);
 			return 0;
 		}
 		if (row < FS_ROOT || row > FS_DOTCORA)
 			return -ENOENT;
-		stat_base(fs, st, ino, DIR_MODE, 0, fs->head_time_ns);
+		stat_base(fs, st, ino, DIR_MODE, 0, head_ns);
 		return 0;
 	case FS_TAG_NODE:
 	case FS_TAG_VIEW:
@@ -618,12 +684,10 @@ int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 			rc = entity_by_row(cat, (int64_t)row, &e);
 			if (rc)
 				return rc;
-			rc = doc_bytes(cat, ino, &e, &buf, &len);
-			if (rc == 0) {
-				free(buf);
+			rc = doc_size(cat, ino, &e, &len);
+			if (rc == 0)
 				stat_base(fs, st, ino, S_IFREG | 0444,
 					  (int64_t)len, e.mtime_ns);
-			}
 			entity_release(&e);
 			return rc;
 		}
@@ -912,15 +976,18 @@ static bool dir_add(struct dirbuf *d, const char *name, const struct stat *st,
 	return true;
 }
 
-static bool dot_entry(struct dirbuf *d, const char *name, fuse_ino_t ino,
-		      off_t next)
+/* An entry without attributes (no lookup count, nothing cached): for
+ * "." and "..", and for generated files, whose size would mean rendering
+ * them; the kernel asks for those attributes only when someone stats. */
+static bool bare_entry(struct dirbuf *d, const char *name, fuse_ino_t ino,
+		       mode_t mode, off_t next)
 {
 	struct stat st;
 	size_t n;
 
 	memset(&st, 0, sizeof(st));
 	st.st_ino = ino;
-	st.st_mode = S_IFDIR;
+	st.st_mode = mode;
 	if (d->plus) {
 		struct fuse_entry_param ep;
 		memset(&ep, 0, sizeof(ep));
@@ -948,13 +1015,20 @@ static int list_fixed(struct dirbuf *d, struct cora_catalog *cat,
 	int rc;
 
 	/* "." and "..": no lookup count (ino 0), only the numbers shown */
-	if (off < 1 && !dot_entry(d, ".", dir, 1))
+	if (off < 1 && !bare_entry(d, ".", dir, S_IFDIR, 1))
 		return 1;
-	if (off < 2 && !dot_entry(d, "..", parent, 2))
+	if (off < 2 && !bare_entry(d, "..", parent, S_IFDIR, 2))
 		return 1;
 	for (i = 0; i < n; i++) {
 		if (off >= (off_t)(3 + i))
 			continue;
+		if (fs_ino_tag(inos[i]) >= FS_TAG_DOC &&
+		    fs_ino_tag(inos[i]) < FS_TAG_DOC + 4) {
+			if (!bare_entry(d, names[i], inos[i], S_IFREG,
+					(off_t)(3 + i)))
+				return 1;
+			continue;
+		}
 		rc = fs_getattr(d->fs, cat, inos[i], &st, &timeout);
 		if (rc)
 			continue;
@@ -1562,17 +1636,14 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		ino = fs_ino(FS_TAG_NODE, fs_ino_row(ino), 0);
 		tag = FS_TAG_NODE;
 	}
+	/* Folders' user.cora.id, .intent and .status are read by name and
+	 * not listed: tools that copy every listed attribute (cp -a, rsync
+	 * -X) would otherwise try to carry one dataset's identity onto
+	 * another, which is refused.  Files list their digests: a copy of
+	 * the same bytes has the same ones. */
 	f = open_memstream(&buf, &len);
-	if (tag == FS_TAG_ASSET || tag == FS_TAG_BUNDLE) {
-		fputs("user.cora.id", f); fputc(0, f);
-		fputs("user.cora.status", f); fputc(0, f);
-	} else if (tag == FS_TAG_NODE &&
-		   node_by_ino(cat, (int64_t)fs_ino_row(ino), &n) == 0) {
-		if (n.parent == 0) {
-			fputs("user.cora.id", f); fputc(0, f);
-			fputs("user.cora.intent", f); fputc(0, f);
-			fputs("user.cora.status", f); fputc(0, f);
-		}
+	if (tag == FS_TAG_NODE &&
+	    node_by_ino(cat, (int64_t)fs_ino_row(ino), &n) == 0) {
 		if (n.type == 'f') {
 			fputs("user.cora.blob", f); fputc(0, f);
 			fputs("user.cora.sha256", f); fputc(0, f);

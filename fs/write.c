@@ -83,8 +83,25 @@ static int reserve_ino(struct cora_catalog *cat, int64_t *ino)
 
 /* ---- pending table ------------------------------------------------------------ */
 
+static void handle_free(struct fs_handle *h);
+
+/* References to a handle: the open file holds one, the pending table
+ * one, and an op that found the handle through the table one while it
+ * works, so a release racing with it cannot free it under it. */
+static void handle_get(struct fs_handle *h)
+{
+	__atomic_add_fetch(&h->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void handle_put(struct fs_handle *h)
+{
+	if (h && __atomic_sub_fetch(&h->refs, 1, __ATOMIC_SEQ_CST) == 0)
+		handle_free(h);
+}
+
 static void pending_add(struct corafs *fs, struct fs_pending *p)
 {
+	handle_get(p->h);
 	pthread_mutex_lock(&fs->pending_lock);
 	p->next = fs->pending;
 	fs->pending = p;
@@ -94,6 +111,7 @@ static void pending_add(struct corafs *fs, struct fs_pending *p)
 static void pending_remove(struct corafs *fs, struct fs_handle *h)
 {
 	struct fs_pending **pp, *p;
+	bool found = false;
 
 	pthread_mutex_lock(&fs->pending_lock);
 	for (pp = &fs->pending; (p = *pp); pp = &p->next) {
@@ -101,10 +119,32 @@ static void pending_remove(struct corafs *fs, struct fs_handle *h)
 			*pp = p->next;
 			free(p->name);
 			free(p);
+			found = true;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&fs->pending_lock);
+	if (found)
+		handle_put(h); /* the table's reference; never the last */
+}
+
+/* The handle of a pending inode (or of a pending name), with a
+ * reference the caller drops with handle_put(); NULL when not pending. */
+static struct fs_handle *pending_handle(struct corafs *fs, fuse_ino_t ino,
+					fuse_ino_t parent, const char *name)
+{
+	struct fs_pending *p;
+	struct fs_handle *h = NULL;
+
+	pthread_mutex_lock(&fs->pending_lock);
+	for (p = fs->pending; p && !h; p = p->next)
+		if (name ? p->parent == parent && strcmp(p->name, name) == 0 :
+			   p->ino == ino)
+			h = p->h;
+	if (h)
+		handle_get(h);
+	pthread_mutex_unlock(&fs->pending_lock);
+	return h;
 }
 
 static void pending_stat(struct corafs *fs, const struct fs_handle *h,
@@ -548,6 +588,7 @@ static struct fs_handle *handle_new(uint64_t ino, enum fs_handle_kind kind)
 	h->ino = ino;
 	h->fd = -1;
 	h->uid = h->gid = -1;
+	h->refs = 1;
 	pthread_mutex_init(&h->lock, NULL);
 	return h;
 }
@@ -807,6 +848,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 	dst.buf[0].pos = off;
 	n = fuse_buf_copy(&dst, bufv, 0);
 	if (n >= 0) {
+		h->written = true;
 		if ((uint64_t)off + (uint64_t)n > h->size)
 			h->size = (uint64_t)off + (uint64_t)n;
 		if (!h->mtime_set)
@@ -832,7 +874,9 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	cat = fs_cat(fs);
 	pthread_mutex_lock(&h->lock);
-	rc = cat ? commit(fs, cat, h, false) : -EIO;
+	/* a new file nobody wrote yet: at release (handle.h) */
+	if (!(h->pending && !h->written))
+		rc = cat ? commit(fs, cat, h, false) : -EIO;
 	pthread_mutex_unlock(&h->lock);
 	fuse_reply_err(req, -rc);
 }
@@ -877,7 +921,7 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (h->kind == FS_H_WRITE) {
 		pthread_mutex_lock(&h->lock);
-		if (h->dirty && cat) {
+		if (h->dirty && cat && !h->unlinked) {
 			/* close() has returned already: a failure here can
 			 * only be logged (flush reported it first) */
 			rc = commit(fs, cat, h, false);
@@ -889,7 +933,7 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (h->pending)
 			pending_remove(fs, h);
 	}
-	handle_free(h);
+	handle_put(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -972,7 +1016,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct corafs *fs = fs_of(req);
 	struct cora_catalog *cat = fs_cat(fs);
-	struct stat st;
+	struct fs_handle *ph;
 	struct place pl;
 	char *path;
 	json_t *cmd;
@@ -988,9 +1032,15 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, rc == -EPERM ? EPERM : -rc);
 		return;
 	}
-	if (fs_pending_lookup(fs, parent, name, &st) == 0) {
+	if (!folder && (ph = pending_handle(fs, 0, parent, name))) {
+		/* a file still being written: it never gets an event */
+		pthread_mutex_lock(&ph->lock);
+		ph->unlinked = true;
+		pthread_mutex_unlock(&ph->lock);
+		pending_remove(fs, ph);
+		handle_put(ph);
 		place_release(&pl);
-		fuse_reply_err(req, EBUSY);
+		fuse_reply_err(req, 0);
 		return;
 	}
 	path = join_path(pl.path, name);
@@ -1026,6 +1076,7 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 	char *a = NULL, *b = NULL;
 	json_t *cmd;
+	struct fs_handle *ph;
 	int rc;
 
 	if (!cat) {
@@ -1049,8 +1100,16 @@ void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (strcmp(from.id, to.id) != 0)
 		rc = -EXDEV; /* tools fall back to copying */
-	if (rc == 0 && (fs_pending_lookup(fs, parent, name, &st) == 0 ||
-			fs_pending_lookup(fs, newparent, newname, &st) == 0))
+	/* a new file whose writer closed it but whose release has not come
+	 * yet (rsync renames its temporary file right after close): commit
+	 * it now, then move it */
+	if (rc == 0 && (ph = pending_handle(fs, 0, parent, name))) {
+		pthread_mutex_lock(&ph->lock);
+		rc = ph->unlinked ? -ENOENT : commit(fs, cat, ph, false);
+		pthread_mutex_unlock(&ph->lock);
+		handle_put(ph);
+	}
+	if (rc == 0 && fs_pending_lookup(fs, newparent, newname, &st) == 0)
 		rc = -EBUSY;
 	if (rc == 0)
 		rc = check_name(&to, newname);
@@ -1149,19 +1208,6 @@ static int writable_node(fuse_req_t req, struct corafs *fs,
 	return 0;
 }
 
-static struct fs_handle *pending_handle(struct corafs *fs, fuse_ino_t ino)
-{
-	struct fs_pending *p;
-	struct fs_handle *h = NULL;
-
-	pthread_mutex_lock(&fs->pending_lock);
-	for (p = fs->pending; p; p = p->next)
-		if (p->ino == ino)
-			h = p->h;
-	pthread_mutex_unlock(&fs->pending_lock);
-	return h;
-}
-
 static int64_t set_time(const struct stat *attr, int to_set)
 {
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
@@ -1170,12 +1216,11 @@ static int64_t set_time(const struct stat *attr, int to_set)
 	       attr->st_mtim.tv_nsec;
 }
 
-void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		struct fuse_file_info *fi)
+static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fs_handle *h)
 {
 	struct corafs *fs = fs_of(req);
 	struct cora_catalog *cat = fs_cat(fs);
-	struct fs_handle *h = fi ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
 	struct fs_handle *tmp = NULL;
 	struct stat st;
 	double timeout;
@@ -1187,10 +1232,6 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	if (h && h->kind != FS_H_WRITE)
-		h = NULL;
-	if (!h)
-		h = pending_handle(fs, ino);
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		/* chown: recorded as an event; only root gives files away */
 		rc = fs_getattr(fs, cat, ino, &st, &timeout);
@@ -1226,10 +1267,16 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		}
 		to_set &= ~(FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
 	}
-	if (h && (h->dirty || h->pending || (to_set & FUSE_SET_ATTR_SIZE))) {
+	if (h) {
+		/* decided under the lock: a release may commit the file
+		 * meanwhile, and then the change must become an event */
+		pthread_mutex_lock(&h->lock);
+		if (!(h->dirty || h->pending || (to_set & FUSE_SET_ATTR_SIZE))) {
+			pthread_mutex_unlock(&h->lock);
+			goto committed;
+		}
 		/* an open file being written: the new attributes go with the
 		 * commit at close (or fsync) */
-		pthread_mutex_lock(&h->lock);
 		if (to_set & FUSE_SET_ATTR_SIZE) {
 			rc = make_dirty(fs, h, attr->st_size == 0);
 			if (rc == 0 && ftruncate(h->fd, attr->st_size) != 0)
@@ -1241,6 +1288,7 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 					h->hashing = false;
 				}
 				h->size = (uint64_t)attr->st_size;
+				h->written |= attr->st_size > 0;
 				if (!h->mtime_set)
 					h->mtime_ns = now_ns();
 			}
@@ -1259,6 +1307,7 @@ void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			fuse_reply_attr(req, &st, 0);
 		return;
 	}
+committed:
 	if (!(to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE |
 			FUSE_SET_ATTR_MTIME)))
 		goto reply; /* atime, ctime, same owner: nothing to record */
@@ -1331,6 +1380,20 @@ reply:
 		fuse_reply_attr(req, &st, timeout);
 }
 
+void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		struct fuse_file_info *fi)
+{
+	struct fs_handle *h = fi ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
+	struct fs_handle *ref = NULL;
+
+	if (h && h->kind != FS_H_WRITE)
+		h = NULL;
+	if (!h) /* utimens(path) of a file just closed, not yet released */
+		h = ref = pending_handle(fs_of(req), ino, 0, NULL);
+	do_setattr(req, ino, attr, to_set, h);
+	handle_put(ref);
+}
+
 /* ---- extended attributes ------------------------------------------------------------- */
 
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -1360,9 +1423,12 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 * between datasets), anything else refused */
 		struct fuse_file_info fi = { 0 };
 		(void)fi;
+		struct stat pst;
 		rc = fs_xattr_current(fs, cat, ino, name, &cur, &curlen);
 		if (rc == 0 && curlen == size && memcmp(cur, value, size) == 0)
 			rc = 0;
+		else if (fs_pending_getattr(fs, ino, &pst) == 0)
+			rc = 0; /* its digest is known at commit: nothing to set */
 		else
 			rc = -EPERM;
 		free(cur);
@@ -1404,9 +1470,20 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	if (strncmp(name, "user.", 5) != 0 ||
-	    strncmp(name, "user.cora.", 10) == 0) {
-		fuse_reply_err(req, strncmp(name, "user.", 5) ? ENOTSUP : EPERM);
+	if (strncmp(name, "user.", 5) != 0) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	if (strncmp(name, "user.cora.", 10) == 0) {
+		/* read-only and computed: removing one changes nothing and
+		 * succeeds, as setting its current value does, so rsync -X
+		 * from a folder without them works (it removes what the
+		 * source lacks) */
+		char *cur = NULL;
+		size_t len;
+		rc = fs_xattr_current(fs, cat, ino, name, &cur, &len);
+		free(cur);
+		fuse_reply_err(req, rc == 0 ? 0 : ENODATA);
 		return;
 	}
 	rc = writable_node(req, fs, cat, ino, &ds, &path);

@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh || exit 1
+bash tests/s3/setup.sh || exit 1      # the local S3 server (npm, pinned)
 dir=build-test
 rm -rf "$dir"
 meson setup "$dir" -Dfault_injection=true >/dev/null || exit 1

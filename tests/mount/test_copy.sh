@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# test_copy.sh: cp -a of a mixed tree into a new dataset through the
+# mount survives an unmount and a remount byte for byte: contents,
+# symlinks, digests (sha256sum and user.cora.sha256), inode numbers,
+# mtimes, st_blocks; and the catalog is clean after.
+#
+#     test_copy.sh CORA CORAFS
+CORA=$(realpath "$1")
+CORAFS=$(realpath "$2")
+. "$(dirname "$0")/lib.sh"
+CAT=$TMP/cat
+MNT=$TMP/mnt
+SRC=$TMP/src
+DS=copyset
+GEN=(-x datacite.xml -x ro-crate-metadata.json)
+
+"$CORA" -q init "$CAT" >/dev/null || { fail "cora init"; finish; exit; }
+
+# ---- the source tree -------------------------------------------------------------
+mkdir -p "$SRC"
+: >"$SRC/empty"
+printf 'x' >"$SRC/one-byte"
+head -c 1048576 /dev/urandom >"$SRC/random-1MiB.bin"
+truncate -s 300M "$SRC/sparse-300MiB.img"
+for off in 0 1 77 150 299; do # MiB offsets: a few 64 KiB blocks of data
+  head -c 65536 /dev/urandom |
+    dd of="$SRC/sparse-300MiB.img" bs=64K seek=$((off * 16)) conv=notrunc status=none
+done
+deep="$SRC/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10"
+mkdir -p "$deep"
+echo "ten levels down" >"$deep/leaf.txt"
+mkdir -p "$SRC/with space/日本" "$SRC/émigré"
+echo "space" >"$SRC/with space/a file.txt"
+echo "japan" >"$SRC/with space/日本/データ.txt"
+echo "accent" >"$SRC/émigré/café é.txt"
+echo "emoji" >"$SRC/emoji 🙂🚀.txt"
+head -c 4097 /dev/urandom >"$SRC/d1/d2/odd-size.bin"
+ln -s "d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/leaf.txt" "$SRC/link-to-leaf"
+ln -s "../no/such/target" "$SRC/d1/dangling"
+chmod 0640 "$SRC/one-byte"
+chmod 0755 "$SRC/d1/d2/odd-size.bin"
+touch -d '2020-02-29 12:34:56.123456789' "$SRC/random-1MiB.bin"
+touch -h -d '2019-01-01 00:00:01' "$SRC/link-to-leaf"
+touch -d '2018-06-15 08:00:00' "$SRC/with space"
+
+# ---- copy in -------------------------------------------------------------------
+mount_cat "$CAT" "$MNT" || { fail "mount"; finish; exit; }
+check "mkdir datasets/$DS" mkdir "$MNT/datasets/$DS"
+D=$MNT/datasets/$DS
+if cp -a "$SRC/." "$D/" 2>"$TMP/cp.err"; then ok; else
+  fail "cp -a into the mount: $(head -5 "$TMP/cp.err")"
+fi
+
+# listing: path, type, inode (mount) -- taken before the remount
+listing() { (cd "$1" && find . "${@:2}" -printf '%P\t%y\t%i\n' | sort); }
+listing "$D" -path ./datacite.xml -prune -o -path ./ro-crate-metadata.json -prune -o \
+  -print >"$TMP/ino.before"
+mtimes() {
+  (cd "$1" && find . -mindepth 1 \( -name datacite.xml -o -name ro-crate-metadata.json \) \
+    -prune -o -printf '%P\t%y\t%T@\t%m\n' | sort)
+}
+mtimes "$D" >"$TMP/mt.before"
+
+check "unmount" unmount_cat "$MNT"
+mount_cat "$CAT" "$MNT" || { fail "remount"; finish; exit; }
+
+# ---- after the remount ------------------------------------------------------------
+if diff -r --no-dereference "${GEN[@]}" "$SRC" "$D" >"$TMP/diff" 2>&1; then ok; else
+  fail "diff -r source vs mount: $(head -10 "$TMP/diff")"
+fi
+for l in link-to-leaf d1/dangling; do
+  [ -L "$D/$l" ] && [ "$(readlink "$D/$l")" = "$(readlink "$SRC/$l")" ] && ok ||
+    fail "symlink $l: '$(readlink "$D/$l")' vs '$(readlink "$SRC/$l")'"
+done
+# the link is followed inside the mount
+[ "$(cat "$D/link-to-leaf" 2>/dev/null)" = "ten levels down" ] && ok || fail "read through symlink"
+
+sums() { (cd "$1" && find . -type f ! -path ./datacite.xml ! -path ./ro-crate-metadata.json \
+  -print0 | sort -z | xargs -0 sha256sum); }
+sums "$SRC" >"$TMP/sum.src"
+sums "$D" >"$TMP/sum.mnt"
+[ "$(wc -l <"$TMP/sum.src")" -ge 10 ] && ok || fail "source tree too small"
+if diff "$TMP/sum.src" "$TMP/sum.mnt" >"$TMP/sumdiff"; then ok; else
+  fail "sha256sum differs: $(head -6 "$TMP/sumdiff")"
+fi
+
+# user.cora.sha256 of every file is its digest
+bad=0
+while read -r sum path; do
+  x=$(getfattr --absolute-names --only-values -n user.cora.sha256 "$D/$path" 2>&1)
+  [ "$x" = "$sum" ] || { bad=$((bad + 1)); fail "user.cora.sha256 of $path: '$x', wanted $sum"; }
+  b=$(getfattr --absolute-names --only-values -n user.cora.blob "$D/$path" 2>&1)
+  [ "$b" = "sha256:$sum" ] || { bad=$((bad + 1)); fail "user.cora.blob of $path: '$b'"; }
+done <"$TMP/sum.src"
+[ "$bad" = 0 ] && ok
+
+# inode numbers survive the remount
+listing "$D" -path ./datacite.xml -prune -o -path ./ro-crate-metadata.json -prune -o \
+  -print >"$TMP/ino.after"
+if diff "$TMP/ino.before" "$TMP/ino.after" >"$TMP/inodiff"; then ok; else
+  fail "inode numbers changed across remount: $(head -6 "$TMP/inodiff")"
+fi
+# ... and are unique
+dups=$(cut -f3 "$TMP/ino.after" | sort | uniq -d | head -3)
+[ -z "$dups" ] && ok || fail "duplicate inode numbers: $dups"
+
+# mtimes and modes preserved by cp -a (files, folders, symlinks), and
+# unchanged by the remount
+mtimes "$SRC" >"$TMP/mt.src"
+mtimes "$D" >"$TMP/mt.after"
+if diff "$TMP/mt.src" "$TMP/mt.before" >"$TMP/mtdiff"; then ok; else
+  fail "mtime/mode not preserved by cp -a (src vs mount; path type mtime mode): $(head -8 "$TMP/mtdiff")"
+fi
+if diff "$TMP/mt.before" "$TMP/mt.after" >"$TMP/mtdiff2"; then ok; else
+  fail "mtime/mode changed across remount: $(head -6 "$TMP/mtdiff2")"
+fi
+
+# st_blocks: every file reports its whole size in 512-byte blocks
+bad=0
+while IFS=$'\t' read -r path blocks size; do
+  want=$(((size + 511) / 512))
+  [ "$blocks" = "$want" ] || { bad=$((bad + 1)); fail "st_blocks of $path: $blocks for $size bytes (wanted $want)"; }
+done < <(cd "$D" && find . -type f -printf '%P\t%b\t%s\n')
+[ "$bad" = 0 ] && ok
+total=$(find "$SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+du_k=$(du -sk "$D" | cut -f1)
+min_k=$((total / 1024))
+max_k=$((total / 1024 + 1024))
+[ "$du_k" -ge "$min_k" ] && [ "$du_k" -le "$max_k" ] && ok ||
+  fail "du -sk $du_k KiB, wanted $min_k..$max_k for $total bytes"
+du_b=$(du -sb "${GEN[@]/#-x/--exclude}" "$D" | cut -f1)
+[ "$du_b" -ge "$total" ] && ok || fail "du -sb $du_b < $total bytes of files"
+
+check "unmount at the end" unmount_cat "$MNT"
+if c fsck >"$TMP/fsck" 2>&1; then ok; else fail "cora fsck: $(tail -5 "$TMP/fsck")"; fi
+ls "$CAT/staging" | grep -q '^w-' && fail "staging files left: $(ls "$CAT/staging")" || ok
+
+finish

@@ -218,10 +218,13 @@ static int set_pragmas(struct cora_catalog *cat)
 		if (rc)
 			return rc;
 	}
+	/* The daemon opens one connection per thread: a small page cache
+	 * each (the kernel's page cache holds the file anyway), so listing
+	 * a huge folder does not grow the daemon by megabytes a thread. */
 	return cora_exec_sql(cat, cat->flags & CORA_OPEN_SYNC_NORMAL ?
 			     "PRAGMA synchronous=NORMAL;"
 			     "PRAGMA foreign_keys=OFF;"
-			     "PRAGMA cache_size=-16384" :
+			     "PRAGMA cache_size=-1024" :
 			     "PRAGMA synchronous=FULL;"
 			     "PRAGMA foreign_keys=OFF;"
 			     "PRAGMA cache_size=-16384");

@@ -22,6 +22,11 @@ int64_t cora_clock_now_us(void);
 /* Formats microseconds since the epoch into buf. */
 char *cora_time_format(char buf[CORA_TIME_STRLEN], int64_t us);
 
+/* Microseconds to nanoseconds, saturating: years after 2262 (or before
+ * 1677) do not fit in 64-bit nanoseconds and become the largest (or
+ * smallest) time that does, never an overflow. */
+int64_t cora_time_us_to_ns(int64_t us);
+
 /* Now, formatted. */
 char *cora_time_now(char buf[CORA_TIME_STRLEN]);
 

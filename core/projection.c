@@ -67,7 +67,7 @@ static int64_t time_ns(const char *rfc3339)
 
 	if (rfc3339)
 		cora_time_parse(&us, rfc3339);
-	return us * 1000;
+	return cora_time_us_to_ns(us);
 }
 
 static int root_ino(struct cora_catalog *cat, const char *dataset_id,

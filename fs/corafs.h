@@ -73,6 +73,11 @@ extern const struct fuse_lowlevel_ops corafs_ops;
 int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 	       struct stat *st, double *timeout);
 
+/* Replies to a request with the entry of ino (its attributes and
+ * timeouts); 0, or -errno without replying. */
+int fs_reply_entry(fuse_req_t req, struct corafs *fs,
+		   struct cora_catalog *cat, fuse_ino_t ino);
+
 /* Where a node inode lives: its dataset's id and state, the path inside
  * the dataset ("" for the root).  0 or -errno; caller frees *path and
  * json_decref()s *dataset. */

@@ -75,7 +75,7 @@ static int64_t iso_ns(const char *s)
 
 	if (s)
 		cora_time_parse(&us, s);
-	return us * 1000;
+	return cora_time_us_to_ns(us);
 }
 
 static void entity_fill(struct entity *e, sqlite3_stmt *s)
@@ -98,21 +98,29 @@ static void entity_fill(struct entity *e, sqlite3_stmt *s)
 #define ENTITY_COLS "rowid, stream_type, stream_id, slug, position," \
 		    " updated_at, state"
 
-static int entity_by_row(struct cora_catalog *cat, int64_t rowid,
-			 struct entity *e)
+/* Steps a bound entity query: 0 and *e filled, or -ENOENT / -EIO. */
+static int entity_row(sqlite3_stmt *s, struct entity *e)
 {
-	sqlite3_stmt *s = cora_stmt(cat, "SELECT " ENTITY_COLS
-				    " FROM entities WHERE rowid = ?1");
 	int rc;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, rowid);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		entity_fill(e, s);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static int entity_by_row(struct cora_catalog *cat, int64_t rowid,
+			 struct entity *e)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT " ENTITY_COLS
+				    " FROM entities WHERE rowid = ?1");
+
+	if (s)
+		sqlite3_bind_int64(s, 1, rowid);
+	return entity_row(s, e);
 }
 
 static int entity_by_slug(struct cora_catalog *cat, const char *type,
@@ -121,17 +129,12 @@ static int entity_by_slug(struct cora_catalog *cat, const char *type,
 	sqlite3_stmt *s = cora_stmt(cat, "SELECT " ENTITY_COLS
 				    " FROM entities WHERE stream_type = ?1"
 				    " AND slug = ?2");
-	int rc;
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, slug, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		entity_fill(e, s);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -ENOENT;
+	if (s) {
+		sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, slug, -1, SQLITE_STATIC);
+	}
+	return entity_row(s, e);
 }
 
 static int entity_by_id(struct cora_catalog *cat, const char *id,
@@ -139,16 +142,10 @@ static int entity_by_id(struct cora_catalog *cat, const char *id,
 {
 	sqlite3_stmt *s = cora_stmt(cat, "SELECT " ENTITY_COLS
 				    " FROM entities WHERE stream_id = ?1");
-	int rc;
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		entity_fill(e, s);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -ENOENT;
+	if (s)
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	return entity_row(s, e);
 }
 
 static void entity_release(struct entity *e)
@@ -203,20 +200,28 @@ static void node_fill(struct node *n, sqlite3_stmt *s)
 	n->gid = sqlite3_column_int64(s, 10);
 }
 
-static int node_by_ino(struct cora_catalog *cat, int64_t ino, struct node *n)
+/* Steps a bound node query: 0 and *n filled, or -ENOENT / -EIO. */
+static int node_row(sqlite3_stmt *s, struct node *n)
 {
-	sqlite3_stmt *s = cora_stmt(cat, "SELECT " NODE_COLS
-				    " FROM nodes WHERE ino = ?1");
 	int rc;
 
 	if (!s)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, ino);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		node_fill(n, s);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+static int node_by_ino(struct cora_catalog *cat, int64_t ino, struct node *n)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT " NODE_COLS
+				    " FROM nodes WHERE ino = ?1");
+
+	if (s)
+		sqlite3_bind_int64(s, 1, ino);
+	return node_row(s, n);
 }
 
 static int node_child(struct cora_catalog *cat, int64_t parent,
@@ -225,17 +230,12 @@ static int node_child(struct cora_catalog *cat, int64_t parent,
 	sqlite3_stmt *s = cora_stmt(cat, "SELECT " NODE_COLS
 				    " FROM nodes WHERE parent = ?1"
 				    " AND name = ?2");
-	int rc;
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, parent);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		node_fill(n, s);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -ENOENT;
+	if (s) {
+		sqlite3_bind_int64(s, 1, parent);
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	}
+	return node_row(s, n);
 }
 
 static void node_release(struct node *n)
@@ -697,8 +697,8 @@ int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 
 /* ---- lookup -------------------------------------------------------------------- */
 
-static int reply_entry_for(fuse_req_t req, struct corafs *fs,
-			   struct cora_catalog *cat, fuse_ino_t ino)
+int fs_reply_entry(fuse_req_t req, struct corafs *fs,
+		   struct cora_catalog *cat, fuse_ino_t ino)
 {
 	struct fuse_entry_param ep;
 	double timeout;
@@ -904,7 +904,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (rc == 0)
-		rc = reply_entry_for(req, fs, cat, ino);
+		rc = fs_reply_entry(req, fs, cat, ino);
 	if (rc)
 		fuse_reply_err(req, -rc);
 }

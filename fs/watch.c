@@ -128,7 +128,7 @@ static int on_event(void *arg, const struct cora_event *e)
 	{
 		int64_t us;
 		if (cora_time_parse(&us, e->occurred_at) == 0)
-			fs->head_time_ns = us * 1000;
+			fs->head_time_ns = cora_time_us_to_ns(us);
 	}
 	fs->head = e->position;
 	return 0;

@@ -53,7 +53,7 @@ static struct corafs *fs_of(fuse_req_t req)
 
 static int64_t now_ns(void)
 {
-	return cora_clock_now_us() * 1000;
+	return cora_time_us_to_ns(cora_clock_now_us());
 }
 
 /* ---- inode reservations ------------------------------------------------------ */
@@ -324,24 +324,6 @@ static int run(struct cora_catalog *cat, const char *command,
 		cora_exec_sql(cat, "PRAGMA synchronous=NORMAL");
 	json_decref(cmd);
 	return rc ? -fs_errno(rc) : 0;
-}
-
-static int reply_entry(fuse_req_t req, struct corafs *fs,
-		       struct cora_catalog *cat, fuse_ino_t ino)
-{
-	struct fuse_entry_param ep;
-	double timeout;
-	int rc;
-
-	memset(&ep, 0, sizeof(ep));
-	rc = fs_getattr(fs, cat, ino, &ep.attr, &timeout);
-	if (rc)
-		return rc;
-	ep.ino = ino;
-	ep.attr_timeout = timeout;
-	ep.entry_timeout = timeout;
-	fuse_reply_entry(req, &ep);
-	return 0;
 }
 
 /* The fuse inode of a dataset node by path (after a command made it). */
@@ -981,7 +963,7 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			}
 		}
 		if (rc == 0)
-			rc = reply_entry(req, fs, cat, ino);
+			rc = fs_reply_entry(req, fs, cat, ino);
 		if (rc)
 			fuse_reply_err(req, -rc);
 		return;
@@ -1003,7 +985,7 @@ void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc == 0)
 		rc = node_ino(cat, pl.id, path, &ino);
 	if (rc == 0)
-		rc = reply_entry(req, fs, cat, ino);
+		rc = fs_reply_entry(req, fs, cat, ino);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	free(path);
@@ -1168,7 +1150,7 @@ void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	if (rc == 0)
 		rc = node_ino(cat, pl.id, path, &ino);
 	if (rc == 0)
-		rc = reply_entry(req, fs, cat, ino);
+		rc = fs_reply_entry(req, fs, cat, ino);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	free(path);

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,12 @@ char *cora_time_format(char buf[CORA_TIME_STRLEN], int64_t us)
 		secs -= 1;
 	}
 	gmtime_r(&secs, &tm);
-	n = strftime(buf, CORA_TIME_STRLEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* Not strftime's %Y: it writes year 26 as "26", which no RFC 3339
+	 * reader (ours included) takes back. */
+	n = (size_t)snprintf(buf, CORA_TIME_STRLEN,
+			     "%04d-%02d-%02dT%02d:%02d:%02d",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (frac)
 		n += (size_t)snprintf(buf + n, CORA_TIME_STRLEN - n, ".%06d",
 				      frac);
@@ -72,10 +78,25 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
+/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z */
+#define MIN_US (-62167219200LL * 1000000)
+#define MAX_US (253402300800LL * 1000000 - 1)
+
+/* timegm() would quietly roll 2026-02-31 over into March. */
+static int days_in_month(int year, int month)
+{
+	static const int days[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
 int cora_time_parse(int64_t *us, const char *s)
 {
 	int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 1;
-	int64_t frac = 0, scale = 1000000;
+	int64_t frac = 0, scale = 1000000, t;
 	const char *p;
 	struct tm tm;
 
@@ -108,8 +129,8 @@ int cora_time_parse(int64_t *us, const char *s)
 	} else {
 		goto bad;
 	}
-	if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
-	    sec > 60 || oh > 23 || om > 59)
+	if (*p || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) ||
+	    h > 23 || m > 59 || sec > 60 || oh > 23 || om > 59)
 		goto bad;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = Y - 1900;
@@ -118,11 +139,25 @@ int cora_time_parse(int64_t *us, const char *s)
 	tm.tm_hour = h;
 	tm.tm_min = m;
 	tm.tm_sec = sec;
-	*us = ((int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60)) * 1000000 +
-	      frac;
+	t = ((int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60)) * 1000000 +
+	    frac;
+	/* An offset can push 9999-12-31 or 0000-01-01 out of the years
+	 * RFC 3339 (and so cora_time_format) can write. */
+	if (t < MIN_US || t > MAX_US)
+		goto bad;
+	*us = t;
 	return 0;
 bad:
 	return cora_error_set(CORA_EINVALID,
 			      "'%s' is not an RFC 3339 time (like "
 			      "2026-05-19T14:03:22Z)", s ? s : "");
+}
+
+int64_t cora_time_us_to_ns(int64_t us)
+{
+	int64_t ns;
+
+	if (__builtin_mul_overflow(us, (int64_t)1000, &ns))
+		return us < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
 }

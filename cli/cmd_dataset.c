@@ -224,7 +224,7 @@ int cmd_dataset_ingest(struct cli *cli, int argc, char **argv)
 	struct plan p = { 0 };
 	const char *into = "", *slug;
 	char buf[32];
-	uint64_t size;
+	uint64_t size = 0;
 	size_t i, files = 0;
 	int c, rc = 0, k;
 
@@ -287,6 +287,7 @@ int cmd_dataset_ingest(struct cli *cli, int argc, char **argv)
 	for (i = 0; i < p.n && rc == 0; i++) {
 		if (p.items[i].type != 'f')
 			continue;
+		size = 0;
 		rc = cat->blobs->put_file(cat->blobs, p.items[i].src, NULL,
 					  p.items[i].sha256, &size);
 		if (rc == 0 && size != (uint64_t)p.items[i].st.st_size) {
@@ -407,7 +408,10 @@ int cmd_dataset_verify(struct cli *cli, int argc, char **argv)
 				&v);
 	cli_progress_start(cli, &v.prog, "verify", v.bytes);
 	for (i = 0; i < v.n && rc == 0; i++) {
-		int r = bs->exists(bs, v.tree[i].sha256, &size);
+		int r;
+
+		size = 0;
+		r = bs->exists(bs, v.tree[i].sha256, &size);
 		if (r == 0)
 			r = bs->verify(bs, v.tree[i].sha256);
 		if (r == CORA_ENOTFOUND || r == CORA_EMISMATCH) {

@@ -6,7 +6,9 @@
 
 #include "core/command.h"
 #include "core/error.h"
+#include "core/person.h"
 #include "core/projection.h"
+#include "core/uuid.h"
 #include "store/store.h"
 
 #include <getopt.h>
@@ -259,6 +261,26 @@ int cli_parse(struct cli *cli, const struct verb_spec *spec, int argc,
 	return 0;
 }
 
+/* Bundle creators may be named by person slug: they become the ids the
+ * events carry (persons live outside the log, core/person.h). */
+static int resolve_persons(struct cli *cli, json_t *cmd)
+{
+	json_t *list = json_object_get(cmd, "creators"), *v, *p;
+	size_t i;
+
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v) || cora_uuid_valid(json_string_value(v)))
+			continue;
+		if (cora_person_get(cli->cat, json_string_value(v), &p) != 0)
+			return cora_error_set(CORA_ENOTFOUND, "person '%s' does "
+					      "not exist (add it with 'cora "
+					      "person add')", json_string_value(v));
+		json_array_set_new(list, i, json_string(cora_json_str(p, "id")));
+		json_decref(p);
+	}
+	return 0;
+}
+
 /* Runs a generic verb row. */
 static int run_verb(struct cli *cli, int argc, char **argv)
 {
@@ -273,7 +295,9 @@ static int run_verb(struct cli *cli, int argc, char **argv)
 		json_decref(cmd);
 		return rc < 0 ? 0 : rc;
 	}
-	rc = cora_command(cli->cat, spec->command, target, cmd, &res);
+	rc = resolve_persons(cli, cmd);
+	if (rc == 0)
+		rc = cora_command(cli->cat, spec->command, target, cmd, &res);
 	json_decref(cmd);
 	if (rc)
 		return cli_fail(cli, rc);

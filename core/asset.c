@@ -1102,7 +1102,8 @@ static int evolve_family(json_t **state, const char *type, const json_t *p)
 		return 0;
 	}
 	json_array_foreach(ids, i, v) {
-		if (strcmp(json_string_value(v), fid) == 0) {
+		const char *s = json_string_value(v);
+		if (s && strcmp(s, fid) == 0) {
 			json_array_remove(ids, i);
 			break;
 		}

@@ -730,7 +730,7 @@ static int evolve_member(json_t **state, const char *type, const json_t *p)
 		return 0;
 	}
 	json_array_foreach(set, i, e)
-		if (strcmp(json_string_value(e), id) == 0)
+		if (json_is_string(e) && strcmp(json_string_value(e), id) == 0)
 			k = (ssize_t)i;
 	if (k >= 0)
 		json_array_remove(set, (size_t)k);

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/fault.h"
 #include "core/projection.h"
 #include "core/uuid.h"
 
@@ -116,7 +117,7 @@ int cora_command_with_id(struct cora_catalog *cat, const char *name,
 		return cora_error_set(CORA_EINVALID, "unknown command '%s'",
 				      name);
 	cora_emit_init(&out);
-	r.seen = json_object();
+	r.seen = CORA_FAULT(CORA_FAULT_ALLOC) ? NULL : json_object();
 	if (!r.seen)
 		return cora_error_set(CORA_ENOMEM, "out of memory");
 	rc = cora_tx_begin(cat);

@@ -148,7 +148,9 @@ static int arg_mtime(json_int_t *out, const json_t *cmd,
 	if ((!v || json_is_null(v)) && !required) {
 		if (cora_time_parse(&us, ctx->now) != 0)
 			CORA_BUG("ctx->now is not a time");
-		*out = us * 1000;
+		/* saturates past 2262 (CORA_FAKE_NOW can be later), as the
+		 * projections do, rather than overflow */
+		*out = cora_time_us_to_ns(us);
 		return 0;
 	}
 	return arg_int(out, cmd, "mtime_ns", INT64_MIN, INT64_MAX,

@@ -14,7 +14,10 @@
  * (-Dfault_injection=false) compile it to false and the hook to no-ops.
  *
  * The environment variable CORA_FAULT=N arms the countdown at the first
- * fault point, so whole commands can be walked from a shell script.
+ * fault point, so whole commands can be walked from a shell script;
+ * CORA_FAULT_REPORT=path makes the process write "POINTS FIRED" (the
+ * number of points passed, and 1 or 0) to path at exit, so a walk knows
+ * when N has gone past the last point.
  */
 #ifndef CORA_FAULT_H
 #define CORA_FAULT_H

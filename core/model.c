@@ -421,8 +421,11 @@ static int evolve_family(json_t **state, const char *type, const json_t *p)
 		set_add(ids, fid);
 		return 0;
 	}
+	/* declared_family_ids comes from the ModelDefined payload as
+	 * written in the log: skip what is not a string. */
 	json_array_foreach(ids, i, v) {
-		if (strcmp(json_string_value(v), fid) == 0) {
+		const char *s = json_string_value(v);
+		if (s && strcmp(s, fid) == 0) {
 			json_array_remove(ids, i);
 			break;
 		}

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/fault.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -14,7 +15,14 @@
 static int step_done(struct cora_catalog *cat, sqlite3_stmt *s,
 		     const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc;
+
+	if (CORA_FAULT(CORA_FAULT_SQLITE)) {
+		sqlite3_reset(s);
+		return cora_error_set(CORA_EIO, "%s failed: injected fault",
+				      what);
+	}
+	rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)

@@ -1435,14 +1435,26 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct cora_catalog *cat;
 
 	switch (h->kind) {
-	case FS_H_DOC:
-		if ((size_t)off >= h->doc_len)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_buf(req, h->doc + off,
-				       h->doc_len - (size_t)off < size ?
-				       h->doc_len - (size_t)off : size);
+	case FS_H_DOC: {
+		/* Replied from a copy: the reader may close and release the
+		 * handle on another thread the moment the kernel has the
+		 * bytes, while this thread is still returning from the
+		 * write (ASan's writev check would read freed memory). */
+		size_t n = (size_t)off >= h->doc_len ? 0 :
+			   h->doc_len - (size_t)off < size ?
+			   h->doc_len - (size_t)off : size;
+		char *copy = n ? malloc(n) : NULL;
+
+		if (n && !copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if (n)
+			memcpy(copy, h->doc + off, n);
+		fuse_reply_buf(req, copy, n);
+		free(copy);
 		return;
+	}
 	case FS_H_EVENTS:
 		cat = fs_cat(fs);
 		if (!cat) {

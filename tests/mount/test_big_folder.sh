@@ -64,8 +64,15 @@ else
   detach "$MNT"
 fi
 growth=$((after - before))
-[ "$growth" -lt "$MAX_GROWTH_KB" ] && ok ||
+if [ -n "${CORA_SANITIZER:-}" ]; then
+  # ASan's shadow memory and quarantine grow with every allocation: the
+  # bound holds for the daemon, not for the daemon under ASan
+  echo "note: RSS bound not checked under $CORA_SANITIZER"
+elif [ "$growth" -lt "$MAX_GROWTH_KB" ]; then
+  ok
+else
   fail "daemon RSS grew by $growth KiB during the listing (limit $MAX_GROWTH_KB KiB)"
+fi
 
 if [ "$finished" = 1 ]; then
   # a name from the middle and the one non-empty file

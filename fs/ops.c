@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define DIR_MODE (S_IFDIR | 0755)
-#define BLKSIZE 131072
+#define BLKSIZE (1 << 20) /* cp and friends size their buffers by it */
 
 /* The generated files of each kind of folder. */
 static const enum fs_doc asset_docs[] = { FS_DOC_DATACITE, FS_DOC_PIDINST };
@@ -340,9 +340,13 @@ static void stat_node(struct corafs *fs, struct stat *st, uint64_t ino,
 #define DOC_CACHE 64
 #define DOC_KEEP_MAX (1 << 20)
 
+struct doc_key {
+	int64_t a, b;
+};
+
 static struct doc_slot {
 	uint64_t ino;
-	int64_t position;
+	int64_t position, position2;
 	char *buf;
 	size_t len;
 } doc_cache[DOC_CACHE];
@@ -359,7 +363,7 @@ static const enum cora_doc_kind doc_kinds[] = {
  * log position): any new event renders them anew, since a document may
  * depend on other entities (an asset's on its children and datasets). */
 static int doc_render(struct cora_catalog *cat, uint64_t ino,
-		      const struct entity *e, int64_t key, char **out,
+		      const struct entity *e, struct doc_key key, char **out,
 		      size_t *len)
 {
 	enum fs_doc doc = (enum fs_doc)(fs_ino_tag(ino) - FS_TAG_DOC);
@@ -380,19 +384,50 @@ static int doc_render(struct cora_catalog *cat, uint64_t ino,
 	pthread_mutex_lock(&doc_lock);
 	free(doc_cache[slot].buf);
 	doc_cache[slot].ino = ino;
-	doc_cache[slot].position = key;
+	doc_cache[slot].position = key.a;
+	doc_cache[slot].position2 = key.b;
 	doc_cache[slot].buf = keep;
 	doc_cache[slot].len = *len;
 	pthread_mutex_unlock(&doc_lock);
 	return 0;
 }
 
-/* The current log position: documents may depend on any entity. */
-static int64_t doc_key(struct cora_catalog *cat)
+/* What a document's bytes depend on: two log positions that together
+ * change whenever the bytes may.  A bundle's documents describe its
+ * members' files: the log head.  An asset's or a dataset's describe the
+ * entity itself and other kinds (runs, acquisitions, assets, bundles) but
+ * no other dataset's files: the entity's own position and the newest
+ * position of any non-dataset stream, so writing into one dataset does
+ * not re-render every other dataset's crate.  (Person profiles are
+ * outside the log: a change to one shows with the next event.) */
+static struct doc_key doc_key(struct cora_catalog *cat,
+			      const struct entity *e)
 {
-	int64_t key;
+	struct doc_key k = { -1, -1 };
+	sqlite3_stmt *s;
 
-	return cora_store_head(cat, &key) == 0 ? key : -1;
+	if (strcmp(e->type, "Bundle") == 0) {
+		if (cora_store_head(cat, &k.a) != 0)
+			k.a = -1;
+		k.b = 0;
+		return k;
+	}
+	s = cora_stmt(cat, "SELECT coalesce(max(position), 0) FROM entities"
+		      " WHERE stream_type != 'Dataset'");
+	if (s && sqlite3_step(s) == SQLITE_ROW) {
+		k.a = e->position;
+		k.b = sqlite3_column_int64(s, 0);
+	}
+	if (s)
+		sqlite3_reset(s);
+	return k;
+}
+
+static bool doc_fresh(const struct doc_slot *slot, uint64_t ino,
+		      struct doc_key k)
+{
+	return k.a >= 0 && slot->ino == ino && slot->position == k.a &&
+	       slot->position2 == k.b;
 }
 
 /* The size of a generated file (for getattr), rendering it only when
@@ -401,13 +436,12 @@ static int doc_size(struct cora_catalog *cat, uint64_t ino,
 		    const struct entity *e, size_t *len)
 {
 	size_t slot = (ino * 31) % DOC_CACHE;
-	int64_t key = doc_key(cat);
+	struct doc_key key = doc_key(cat, e);
 	char *buf;
 	int rc;
 
 	pthread_mutex_lock(&doc_lock);
-	if (key >= 0 && doc_cache[slot].ino == ino &&
-	    doc_cache[slot].position == key) {
+	if (doc_fresh(&doc_cache[slot], ino, key)) {
 		*len = doc_cache[slot].len;
 		pthread_mutex_unlock(&doc_lock);
 		return 0;
@@ -427,11 +461,10 @@ static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
 		     const struct entity *e, char **out, size_t *len)
 {
 	size_t slot = (ino * 31) % DOC_CACHE;
-	int64_t key = doc_key(cat);
+	struct doc_key key = doc_key(cat, e);
 
 	pthread_mutex_lock(&doc_lock);
-	if (key >= 0 && doc_cache[slot].ino == ino &&
-	    doc_cache[slot].position == key && doc_cache[slot].buf) {
+	if (doc_fresh(&doc_cache[slot], ino, key) && doc_cache[slot].buf) {
 		*out = malloc(doc_cache[slot].len + 1);
 		if (*out) {
 			memcpy(*out, doc_cache[slot].buf, doc_cache[slot].len);
@@ -492,8 +525,6 @@ static int readme_render(struct cora_catalog *cat, char **out, size_t *len)
 		" (SELECT count(*) FROM entities WHERE stream_type = 'Dataset'"
 		"  AND json_extract(state, '$.status') != 'Discarded'),"
 		" (SELECT count(*) FROM entities WHERE stream_type = 'Bundle'),"
-		" (SELECT count(*) FROM nodes WHERE type = 'f'),"
-		" (SELECT coalesce(sum(size), 0) FROM nodes WHERE type = 'f'),"
 		" (SELECT coalesce(max(position), 0) FROM events)");
 	FILE *f;
 	char *buf = NULL;
@@ -522,7 +553,7 @@ static int readme_render(struct cora_catalog *cat, char **out, size_t *len)
 		"  bundles/   %lld experiment bundles (RO-Crate + Process Run Crate,\n"
 		"             a preview page, DataCite)\n"
 		"\n"
-		"%lld files, %lld bytes, %lld events.\n"
+		"%lld events in the log (cora log; .cora/events.jsonl).\n"
 		"\n"
 		"Writing: mkdir datasets/NAME registers a Trial dataset; copy files into\n"
 		"it with cp or rsync.  Each file is committed when it is closed.  Once\n"
@@ -531,9 +562,7 @@ static int readme_render(struct cora_catalog *cat, char **out, size_t *len)
 		(long long)sqlite3_column_int64(s, 0),
 		(long long)sqlite3_column_int64(s, 1),
 		(long long)sqlite3_column_int64(s, 2),
-		(long long)sqlite3_column_int64(s, 3),
-		(long long)sqlite3_column_int64(s, 4),
-		(long long)sqlite3_column_int64(s, 5));
+		(long long)sqlite3_column_int64(s, 3));
 	sqlite3_reset(s);
 	fclose(f);
 	*out = buf;
@@ -1289,6 +1318,17 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	free(d.buf);
 }
 
+/* Listings are cached by the kernel (a warm ls -lR or find asks
+ * nothing): the watcher invalidates a folder's inode when its entries
+ * change, which drops the cached listing too. */
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -1751,6 +1791,7 @@ const struct fuse_lowlevel_ops corafs_ops = {
 	.flush = fs_flush,
 	.release = op_release_ro,
 	.fsync = fs_fsync,
+	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
 	.statfs = op_statfs,

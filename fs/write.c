@@ -650,6 +650,48 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_create(req, &ep, fi);
 }
 
+/* A committed file opened for reading: its blob, by inode (one indexed
+ * query), verified once (verify.c); reads go zero-copy from the blob. */
+static int open_reader(struct corafs *fs, struct cora_catalog *cat,
+		       fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT type, sha256 FROM nodes"
+				    " WHERE ino = ?1");
+	struct fs_handle *h;
+	char sha[65] = "", type = 0;
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, (int64_t)fs_ino_row(ino));
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		type = (char)sqlite3_column_text(s, 0)[0];
+		if (sqlite3_column_text(s, 1))
+			snprintf(sha, sizeof(sha), "%s",
+				 (const char *)sqlite3_column_text(s, 1));
+	}
+	sqlite3_reset(s);
+	if (type != 'f')
+		return type == 0 ? -ENOENT : type == 'd' ? -EISDIR : -ELOOP;
+	h = handle_new(ino, FS_H_BLOB);
+	if (!h)
+		return -ENOMEM;
+	rc = cora_blob_open(fs->blobs, sha, &h->reader);
+	if (rc == 0 && fs_verify_open(fs->blobs, sha, h->reader->size) != 0)
+		rc = CORA_EMISMATCH; /* corrupt: EIO, never bad bytes */
+	if (rc) {
+		handle_free(h);
+		return rc == CORA_EMISMATCH ? -EIO : -fs_errno(rc);
+	}
+	memcpy(h->sha256, sha, sizeof(h->sha256));
+	fi->fh = (uint64_t)(uintptr_t)h;
+	/* content changes only by events, and the watcher invalidates the
+	 * page cache when one does; nothing to flush at close */
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	return 0;
+}
+
 int fs_open_file(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 		 struct fuse_file_info *fi)
 {
@@ -662,6 +704,8 @@ int fs_open_file(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 
 	if (fs_pending_getattr(fs, ino, &st) == 0)
 		return -EBUSY; /* being written by another open: commit first */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY)
+		return open_reader(fs, cat, ino, fi);
 	rc = fs_node_path(cat, fs_ino_row(ino), &ds, &path);
 	if (rc)
 		return rc;
@@ -672,28 +716,6 @@ int fs_open_file(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 	}
 	if (info.type != 'f') {
 		rc = info.type == 'd' ? -EISDIR : -ELOOP;
-		goto out;
-	}
-	if ((fi->flags & O_ACCMODE) == O_RDONLY) {
-		h = handle_new(ino, FS_H_BLOB);
-		if (!h) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		rc = cora_blob_open(fs->blobs, info.sha256, &h->reader);
-		if (rc == 0 &&
-		    fs_verify_open(fs->blobs, info.sha256, h->reader->size) != 0)
-			rc = CORA_EMISMATCH; /* corrupt: EIO, never bad bytes */
-		if (rc) {
-			handle_free(h);
-			rc = rc == CORA_EMISMATCH ? -EIO : -fs_errno(rc);
-			goto out;
-		}
-		memcpy(h->sha256, info.sha256, sizeof(h->sha256));
-		fi->fh = (uint64_t)(uintptr_t)h;
-		/* content changes only by events, and the watcher
-		 * invalidates the page cache when one does */
-		fi->keep_cache = 1;
 		goto out;
 	}
 	if (fs->readonly || frozen(ds)) {

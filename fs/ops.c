@@ -637,6 +637,34 @@ static int64_t head_time_ns(struct cora_catalog *cat)
 	return ns;
 }
 
+/* The time of a fixed folder: when an entry appeared in it or left it.
+ * assets/, bundles/: the newest entity of the kind; datasets/: also the
+ * newest discard; .cora/ (events.jsonl grows): the newest event; the
+ * root: when the catalog was created. */
+static int64_t fixed_time_ns(struct cora_catalog *cat, uint64_t row)
+{
+	sqlite3_stmt *s;
+	int64_t ns = 0;
+
+	if (row == FS_DOTCORA)
+		return head_time_ns(cat);
+	s = cora_stmt(cat, row == FS_ROOT ?
+		"SELECT value FROM meta WHERE key = 'created_at'" :
+		"SELECT max(CASE WHEN json_extract(state, '$.status')"
+		" = 'Discarded' THEN updated_at ELSE created_at END)"
+		" FROM entities WHERE stream_type = ?1");
+	if (!s)
+		return 0;
+	if (row != FS_ROOT)
+		sqlite3_bind_text(s, 1, row == FS_ASSETS ? "Asset" :
+				  row == FS_DATASETS ? "Dataset" : "Bundle",
+				  -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		ns = iso_ns((const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	return ns;
+}
+
 int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 	       struct stat *st, double *timeout)
 {
@@ -653,30 +681,30 @@ int fs_getattr(struct corafs *fs, struct cora_catalog *cat, fuse_ino_t ino,
 	*timeout = fs->attr_timeout;
 	switch (tag) {
 	case FS_TAG_FIXED:
-		/* the fixed places change with every event: their time is the
-		 * newest event's, read now, and the kernel asks each time */
-		*timeout = 0;
-		head_ns = head_time_ns(cat);
-		if (row == FS_README) {
-			rc = readme_bytes(cat, &buf, &len);
-			if (rc)
-				return rc;
-			free(buf);
-			stat_base(fs, st, ino, S_IFREG | 0444, (int64_t)len,
-				  head_ns);
-			return 0;
-		}
-		if (row == FS_EVENTS) {
-			rc = events_stat(cat, &size, &head);
-			if (rc)
-				return rc;
-			stat_base(fs, st, ino, S_IFREG | 0444, size,
-				  head_ns);
+		if (row == FS_README || row == FS_EVENTS) {
+			/* they change with every event: the newest event's
+			 * time, and the kernel asks each time */
+			*timeout = 0;
+			head_ns = head_time_ns(cat);
+			if (row == FS_README) {
+				rc = readme_bytes(cat, &buf, &len);
+				if (rc)
+					return rc;
+				free(buf);
+				size = (int64_t)len;
+			} else {
+				rc = events_stat(cat, &size, &head);
+				if (rc)
+					return rc;
+			}
+			stat_base(fs, st, ino, S_IFREG | 0444, size, head_ns);
 			return 0;
 		}
 		if (row < FS_ROOT || row > FS_DOTCORA)
 			return -ENOENT;
-		stat_base(fs, st, ino, DIR_MODE, 0, head_ns);
+		/* a folder's time changes when its entries do; cached long
+		 * (every path walk passes here), the watcher invalidates */
+		stat_base(fs, st, ino, DIR_MODE, 0, fixed_time_ns(cat, row));
 		return 0;
 	case FS_TAG_NODE:
 	case FS_TAG_VIEW:
@@ -739,7 +767,9 @@ int fs_reply_entry(fuse_req_t req, struct corafs *fs,
 		return rc;
 	ep.ino = ino;
 	ep.attr_timeout = timeout;
-	ep.entry_timeout = timeout;
+	/* the fixed names never change, though their times do */
+	ep.entry_timeout = fs_ino_tag(ino) == FS_TAG_FIXED ? fs->attr_timeout :
+			   timeout;
 	fuse_reply_entry(req, &ep);
 	return 0;
 }

@@ -22,6 +22,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <locale.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -29,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHUNK (1u << 20)
 
@@ -47,6 +50,32 @@ static const struct {
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
+
+/* cora_error_set() of a message on one line: paths may hold line breaks
+ * and libarchive ends some messages with "\n", but the CLI prints the
+ * message after "cora: " as one line.  Trailing control characters and
+ * spaces go, the others become '?'. */
+static int fail_one_line(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail_one_line(int code, const char *fmt, ...)
+{
+	char msg[1024], *c;
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	while (n > 0 && ((unsigned char)msg[n - 1] < 0x20 ||
+			 msg[n - 1] == 0x7f || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return cora_error_set(code, "%s", msg);
+}
 
 int cora_archive_format_parse(enum cora_archive_format *out,
 			      const char *name)
@@ -359,10 +388,10 @@ static int plan_nodes(struct plan *p, const char *dataset_id,
 		case 'f':
 			if (!sha || cora_text_sha256(sha, "sha256") != 0) {
 				free(full);
-				rc = cora_error_set(CORA_ECORRUPT, "file '%s' "
-						    "of dataset %s has no "
-						    "digest", path,
-						    dataset_id);
+				rc = fail_one_line(CORA_ECORRUPT, "file '%s' "
+						   "of dataset %s has no "
+						   "digest", path,
+						   dataset_id);
 				break;
 			}
 			rc = plan_add(p, full, 'f', mode, ns, size, sha, NULL,
@@ -376,9 +405,9 @@ static int plan_nodes(struct plan *p, const char *dataset_id,
 			break;
 		default:
 			free(full);
-			rc = cora_error_set(CORA_ECORRUPT, "node '%s' of "
-					    "dataset %s has type '%s'", path,
-					    dataset_id, type);
+			rc = fail_one_line(CORA_ECORRUPT, "node '%s' of "
+					   "dataset %s has type '%s'", path,
+					   dataset_id, type);
 		}
 		if (rc)
 			break;
@@ -604,9 +633,9 @@ static int build_plan(struct plan *p, const char *stream_type,
 	qsort(p->v, p->n, sizeof(*p->v), cmp_xent);
 	for (i = 1; i < p->n; i++)
 		if (strcmp(p->v[i - 1].path, p->v[i].path) == 0)
-			return cora_error_set(CORA_EINVALID, "cannot export "
-					      "'%s': two entries are named "
-					      "'%s'", slug, p->v[i].path);
+			return fail_one_line(CORA_EINVALID, "cannot export "
+					     "'%s': two entries are named "
+					     "'%s'", slug, p->v[i].path);
 	return 0;
 }
 
@@ -639,14 +668,17 @@ struct writer {
 	bool zip, utf8;
 	char *chunk;
 	const char *label;        /* "bundle 'x'" for messages */
+	int fd;
+	int werr;                 /* errno of the first failed write(), or 0 */
 };
 
 static int ar_fail(struct writer *w, const char *what)
 {
-	const char *msg = archive_error_string(w->a);
+	const char *msg = w->werr ? strerror(w->werr) :
+			  archive_error_string(w->a);
 
-	return cora_error_set(CORA_EIO, "cannot export %s: %s: %s", w->label,
-			      what, msg ? msg : "unknown libarchive error");
+	return fail_one_line(CORA_EIO, "cannot export %s: %s: %s", w->label,
+			     what, msg ? msg : "unknown libarchive error");
 }
 
 static int write_all(struct writer *w, const void *buf, size_t n,
@@ -656,7 +688,7 @@ static int write_all(struct writer *w, const void *buf, size_t n,
 
 	while (n > 0) {
 		la_ssize_t k = archive_write_data(w->a, p, n);
-		if (k <= 0)
+		if (k <= 0 || w->werr)
 			return ar_fail(w, path);
 		p += k;
 		n -= (size_t)k;
@@ -675,17 +707,17 @@ static int write_blob(struct writer *w, const struct xent *x)
 	int rc = cora_blob_open(w->bs, x->sha256, &r);
 
 	if (rc == CORA_ENOTFOUND)
-		return cora_error_set(CORA_ENOTFOUND, "cannot export %s: the "
-				      "blob of '%s' (%s) is missing", w->label,
-				      x->path, x->sha256);
+		return fail_one_line(CORA_ENOTFOUND, "cannot export %s: the "
+				     "blob of '%s' (%s) is missing", w->label,
+				     x->path, x->sha256);
 	if (rc)
 		return rc;
 	if (cora_blob_reader_size(r) != (uint64_t)x->size) {
-		rc = cora_error_set(CORA_EMISMATCH, "cannot export %s: the "
-				    "blob of '%s' has %llu bytes, the catalog "
-				    "records %lld", w->label, x->path,
-				    (unsigned long long)cora_blob_reader_size(r),
-				    (long long)x->size);
+		rc = fail_one_line(CORA_EMISMATCH, "cannot export %s: the "
+				   "blob of '%s' has %llu bytes, the catalog "
+				   "records %lld", w->label, x->path,
+				   (unsigned long long)cora_blob_reader_size(r),
+				   (long long)x->size);
 		goto out;
 	}
 	while (off < (uint64_t)x->size) {
@@ -693,9 +725,9 @@ static int write_blob(struct writer *w, const struct xent *x)
 		if (rc)
 			goto out;
 		if (got == 0) {
-			rc = cora_error_set(CORA_EIO, "cannot export %s: the "
-					    "blob of '%s' ended early",
-					    w->label, x->path);
+			rc = fail_one_line(CORA_EIO, "cannot export %s: the "
+					   "blob of '%s' ended early",
+					   w->label, x->path);
 			goto out;
 		}
 		if ((rc = write_all(w, w->chunk, got, x->path)))
@@ -761,7 +793,7 @@ static int write_entry(struct writer *w, const struct xent *x)
 		else
 			archive_write_zip_set_compression_deflate(w->a);
 	}
-	if (archive_write_header(w->a, e) != ARCHIVE_OK)
+	if (archive_write_header(w->a, e) != ARCHIVE_OK || w->werr)
 		return ar_fail(w, x->path);
 	if (x->type == 'g')
 		rc = write_all(w, x->buf, (size_t)x->size, x->path);
@@ -769,9 +801,55 @@ static int write_entry(struct writer *w, const struct xent *x)
 		rc = write_blob(w, x);
 	else
 		rc = 0;
-	if (rc == 0 && archive_write_finish_entry(w->a) != ARCHIVE_OK)
+	if (rc == 0 && (archive_write_finish_entry(w->a) != ARCHIVE_OK ||
+			w->werr))
 		rc = ar_fail(w, x->path);
 	return rc;
+}
+
+/*
+ * The output, as archive_write_open_fd() does it, but a failed write()
+ * is not passed on to libarchive: it is kept in w->werr, the rest of the
+ * bytes are dropped, and the caller stops at its next check of werr.  A
+ * write error is fatal to libarchive, and archive_write_free() of an
+ * archive in the fatal state does not close it, so libarchive 3.6 leaks
+ * the zip format's deflate stream (libarchive issue 1740, PR 2729); kept
+ * out of its sight, the archive is closed and freed as usual.
+ */
+static int out_open(struct archive *a, void *arg)
+{
+	struct writer *w = arg;
+	struct stat st;
+
+	if (fstat(w->fd, &st) != 0) {
+		archive_set_error(a, errno, "cannot stat the output");
+		return ARCHIVE_FATAL;
+	}
+	/* what archive_write_open_fd() does: pad the last block only for
+	 * devices and standard output */
+	if (archive_write_get_bytes_in_last_block(a) < 0)
+		archive_write_set_bytes_in_last_block(a,
+			S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ||
+			w->fd == 1 ? 0 : 1);
+	return ARCHIVE_OK;
+}
+
+static la_ssize_t out_write(struct archive *a, void *arg, const void *buf,
+			    size_t n)
+{
+	struct writer *w = arg;
+	ssize_t k;
+
+	(void)a;
+	if (w->werr)
+		return (la_ssize_t)n;
+	do
+		k = write(w->fd, buf, n);
+	while (k < 0 && errno == EINTR);
+	if (k > 0)
+		return k;
+	w->werr = k < 0 ? errno : EIO;
+	return (la_ssize_t)n;
 }
 
 static int open_writer(struct writer *w, const struct cora_export_opts *o,
@@ -805,8 +883,9 @@ static int open_writer(struct writer *w, const struct cora_export_opts *o,
 	}
 	if (r == ARCHIVE_OK && !zip)
 		r = archive_write_set_bytes_in_last_block(w->a, 1);
+	w->fd = fd;
 	if (r == ARCHIVE_OK)
-		r = archive_write_open_fd(w->a, fd);
+		r = archive_write_open(w->a, w, out_open, out_write, NULL);
 	return r == ARCHIVE_OK ? 0 : ar_fail(w, "cannot start the archive");
 }
 
@@ -885,7 +964,7 @@ int cora_export(struct cora_catalog *cat, const char *stream_type,
 			}
 		}
 	}
-	if (rc == 0 && archive_write_close(w.a) != ARCHIVE_OK)
+	if (rc == 0 && (archive_write_close(w.a) != ARCHIVE_OK || w.werr))
 		rc = ar_fail(&w, "cannot finish the archive");
 	close_writer(&w);
 	ar_locale_leave(&loc);

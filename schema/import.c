@@ -132,6 +132,22 @@ static void printable(char out[304], const char *name)
 	out[i] = '\0';
 }
 
+/* Makes s one line: control characters trailing it (libarchive ends some
+ * messages with "\n") dropped, the others '?'.  Entry names, link
+ * targets and libarchive's words all go into messages the CLI prints
+ * after "cora: " on one line. */
+static void one_line(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && ((unsigned char)s[n - 1] < 0x20 ||
+			 s[n - 1] == 0x7f || s[n - 1] == ' '))
+		s[--n] = '\0';
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* "cannot import 'x.tar': entry 'name' <what>", CORA_EINVALID. */
 static int refuse(struct imp *m, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -144,6 +160,7 @@ static int refuse(struct imp *m, const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	one_line(what);
 	printable(shown, name);
 	return cora_error_set(CORA_EINVALID, "cannot import '%s': entry '%s' "
 			      "%s", m->label, shown, what);
@@ -153,15 +170,17 @@ static int refuse(struct imp *m, const char *name, const char *fmt, ...)
 static int unreadable(struct imp *m, const char *name)
 {
 	const char *msg = archive_error_string(m->a);
-	char shown[304];
+	char shown[304], why[512];
 
+	snprintf(why, sizeof(why), "%s", msg ? msg : "");
+	one_line(why);
 	if (!name)
 		return cora_error_set(CORA_EINVALID, "cannot import '%s': %s",
-				      m->label, msg ? msg : "cannot read it");
+				      m->label, *why ? why : "cannot read it");
 	printable(shown, name);
 	return cora_error_set(CORA_EINVALID, "cannot import '%s': entry '%s' "
 			      "cannot be read: %s", m->label, shown,
-			      msg ? msg : "the archive is truncated or damaged");
+			      *why ? why : "the archive is truncated or damaged");
 }
 
 static ssize_t find(struct imp *m, const char *path)
@@ -541,6 +560,21 @@ static int place(struct imp *m, const char *name, const char *path,
 	return 0;
 }
 
+/* The entry's mtime in ns.  Times past what int64 ns hold (before 1678,
+ * after 2262: a tar or ar header can say year 2533) are clamped to the
+ * nearest one it holds; the plain sum overflowed. */
+static int64_t entry_ns(struct archive_entry *e)
+{
+	int64_t ns;
+
+	if (__builtin_mul_overflow((int64_t)archive_entry_mtime(e),
+				   (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, (int64_t)archive_entry_mtime_nsec(e),
+				   &ns))
+		return archive_entry_mtime(e) < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
+}
+
 static int one_entry(struct imp *m, struct archive_entry *e)
 {
 	const char *name = archive_entry_pathname_utf8(e);
@@ -588,9 +622,7 @@ static int one_entry(struct imp *m, struct archive_entry *e)
 	}
 	if (hard)
 		type = 'f';
-	ns = archive_entry_mtime_is_set(e) ?
-	     (int64_t)archive_entry_mtime(e) * 1000000000 +
-	     archive_entry_mtime_nsec(e) : m->default_ns;
+	ns = archive_entry_mtime_is_set(e) ? entry_ns(e) : m->default_ns;
 
 	if ((rc = dataset_path(m, name, NULL, &path)))
 		return rc;

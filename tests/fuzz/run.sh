@@ -16,7 +16,7 @@ out=${FUZZ_OUT:-$top/build-fuzz}
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} = 0 ] && targets=(event project command text config base64 time)
+[ ${#targets[@]} = 0 ] && targets=(event project command text config base64 time import s3xml)
 
 # meson's "skip": only when the compiler is truly missing
 command -v "${CC:-clang}" >/dev/null ||

@@ -7,7 +7,8 @@
  * Most are about one rule: a message is one line (the CLI prints it
  * after "cora: "; STYLE rule 7), though entry names, link targets and
  * dataset paths may hold line breaks and libarchive ends some of its own
- * messages with "\n".  One is a leak on a failed zip export.
+ * messages with "\n".  One is a leak on a failed zip export, one an
+ * overflow of entry times.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +192,32 @@ static void test_import__libarchive_message_is_one_line(void **state)
 	assert_int_equal(v0, v1);
 }
 
+/* import.c: an entry time of 17791992000 s (an ar header; year 2533)
+ * times 10^9 overflowed int64 (undefined behaviour, UBSan's finding);
+ * times past 2262 now saturate, as the projections' do.  The input is
+ * the fuzzer's, tests/fuzz/regressions/import. */
+static void test_import__times_past_2262_saturate(void **state)
+{
+	const char *ar = CORA_SOURCE_DIR
+		"/tests/fuzz/regressions/import/ar-mtime-after-2262.ar";
+	struct cora_node_info info;
+	json_t *st;
+	char id[37];
+
+	(void)state;
+	cmd("dataset.register", NULL, json_pack("{s:s}", "slug", "far"));
+	assert_int_equal(cora_import(cat, "far", ar, NULL, NULL), 0);
+	assert_int_equal(cora_entity_get(cat, "Dataset", "far", &st, NULL,
+					 NULL), 0);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(st,
+								"id")));
+	json_decref(st);
+	assert_int_equal(cora_node_get(cat, id, "top.txt", &info), 0);
+	assert_true(info.mtime_ns == INT64_MAX);
+	assert_int_equal(cora_node_get(cat, id, "hello.txt", &info), 0);
+	assert_true(info.mtime_ns == 1779199200LL * 1000000000LL);
+}
+
 /* import.c: refusals quoted link targets and paths as they were. */
 static void test_import__refusal_quoting_a_target_is_one_line(void **state)
 {
@@ -232,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_export__missing_blob_message_is_one_line),
 		cmocka_unit_test(test_import__libarchive_message_is_one_line),
 		cmocka_unit_test(test_import__refusal_quoting_a_target_is_one_line),
+		cmocka_unit_test(test_import__times_past_2262_saturate),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include "core/blobstore.h"
+#include "core/clock.h"
 #include "core/command.h"
 #include "core/error.h"
 #include "core/hash.h"
@@ -168,7 +169,7 @@ static int walk(struct plan *p, const char *src, const char *dst)
 
 static int64_t mtime_ns(const struct stat *st)
 {
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	return cora_time_ts_to_ns(st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
 }
 
 /* Sends the commands for one entry; folders get their mtime later. */

@@ -161,3 +161,13 @@ int64_t cora_time_us_to_ns(int64_t us)
 		return us < 0 ? INT64_MIN : INT64_MAX;
 	return ns;
 }
+
+int64_t cora_time_ts_to_ns(int64_t sec, long nsec)
+{
+	int64_t ns;
+
+	if (__builtin_mul_overflow(sec, (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, (int64_t)nsec, &ns))
+		return sec < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
+}

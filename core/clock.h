@@ -27,6 +27,10 @@ char *cora_time_format(char buf[CORA_TIME_STRLEN], int64_t us);
  * smallest) time that does, never an overflow. */
 int64_t cora_time_us_to_ns(int64_t us);
 
+/* A struct timespec's seconds and nanoseconds as nanoseconds since the
+ * epoch, saturating like cora_time_us_to_ns(). */
+int64_t cora_time_ts_to_ns(int64_t sec, long nsec);
+
 /* Now, formatted. */
 char *cora_time_now(char buf[CORA_TIME_STRLEN]);
 

@@ -1216,8 +1216,7 @@ static int64_t set_time(const struct stat *attr, int to_set)
 {
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		return now_ns();
-	return (int64_t)attr->st_mtim.tv_sec * 1000000000 +
-	       attr->st_mtim.tv_nsec;
+	return cora_time_ts_to_ns(attr->st_mtim.tv_sec, attr->st_mtim.tv_nsec);
 }
 
 static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,

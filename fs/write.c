@@ -1424,9 +1424,8 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (strncmp(name, "user.cora.", 10) == 0) {
 		/* read-only: the current value is accepted (cp -a, rsync -X
 		 * between datasets), anything else refused */
-		struct fuse_file_info fi = { 0 };
-		(void)fi;
 		struct stat pst;
+
 		rc = fs_xattr_current(fs, cat, ino, name, &cur, &curlen);
 		if (rc == 0 && curlen == size && memcmp(cur, value, size) == 0)
 			rc = 0;

@@ -8,7 +8,7 @@ packages=(
   libfuse3-dev fuse3 libsqlite3-dev sqlite3 libxml2-dev libxml2-utils
   libarchive-dev libarchive-tools libjansson-dev libcurl4-openssl-dev
   libssl-dev libcmocka-dev libunistring-dev
-  rsync attr acl xxd zip unzip procps
+  rsync attr acl xxd zip unzip procps strace
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # test_daemon.sh: the daemon's conventions and guards: --help lists our
 # options after libfuse's, SIGTERM unmounts cleanly, `mount -t
 # fuse.corafs` and an fstab line work, `cora mount` is corafs, a corrupt
-# blob reads as EIO, allow_other lets others read but write only when
+# blob reads as EIO, attributes outside user.* are "not supported"
+# (so ls -l asks once), allow_other lets others read but write only when
 # the config names them, writes are attributed to the caller, and a
 # catalog from a newer corafs is refused before anything is mounted.
 CORA=$(realpath "$1")
@@ -94,6 +95,26 @@ if id cora-tester >/dev/null 2>&1; then
 else
   echo "note: no cora-tester user; allow_other checks skipped"
 fi
+
+# Extended attributes outside user.* are not supported, and say so: ls -l
+# asks every file for security.selinux and its POSIX ACL, and coreutils
+# stops asking a device that answered "not supported" once, where "no
+# data" would make it ask again for each file (a round trip each).
+mount_cat "$CAT" "$MNT" || fail "mount (xattrs)"
+X=$MNT/datasets/xattr-ns
+mkdir "$X" && (cd "$X" && seq -f 'f%03g' 200 | xargs touch) || fail "200 files in $X"
+expect_errno ENOTSUP "getxattr security.selinux" \
+  'os.getxattr(a[1], "security.selinux", follow_symlinks=False)' "$X/f001"
+expect_errno ENOTSUP "getxattr system.posix_acl_access" \
+  'os.getxattr(a[1], "system.posix_acl_access")' "$X/f001"
+expect_errno ENOTSUP "setxattr security.x" \
+  'os.setxattr(a[1], "security.x", b"1")' "$X/f001"
+expect_errno OK "setxattr user.note" 'os.setxattr(a[1], "user.note", b"1")' "$X/f001"
+strace -f -e trace=getxattr,lgetxattr -o "$TMP/ls.strace" ls -l "$X" >/dev/null 2>&1 ||
+  fail "ls -l under strace"
+n=$(grep -c 'xattr(' "$TMP/ls.strace")
+[ "$n" -le 4 ] && ok || fail "ls -l of 200 files asked for $n extended attributes (want <= 4)"
+detach "$MNT"
 
 # a catalog from a newer corafs: refused, nothing mounted
 cp -a "$CAT" "$TMP/newer"

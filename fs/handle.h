@@ -39,6 +39,7 @@
 #include "core/hash.h"
 
 struct cora_blob_reader;
+struct fs_hasher;
 
 enum fs_handle_kind {
 	FS_H_BLOB,
@@ -84,7 +85,9 @@ struct fs_handle {
 	/* hashing while data arrives: valid while writes were sequential */
 	struct cora_sha256 hash;
 	bool hashing;
-	uint64_t hashed;         /* bytes fed to hash */
+	uint64_t hashed;         /* bytes given to the hash, inline or to
+	                          * the hasher */
+	struct fs_hasher *hasher; /* big files: hashing behind the writer */
 	int error;               /* sticky -errno from a failed commit */
 };
 

@@ -27,9 +27,10 @@
 #include "schema/render.h"
 
 #include <dirent.h>
-#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -339,6 +340,140 @@ static int node_ino(struct cora_catalog *cat, const char *dataset_id,
 	return 0;
 }
 
+/* ---- hashing behind the writer ----------------------------------------------------
+ *
+ * A file written in order is hashed as its bytes arrive, so commit does
+ * not read it again.  Up to HASH_BEHIND_FROM bytes that happens inside
+ * WRITE.  A bigger file gets a thread of its own that hashes the staging
+ * file (from the page cache) behind the writer, on the other CPU, and
+ * starts the kernel's writeback of what it hashed (sync_file_range), so
+ * a WRITE replies after one copy and the fsync at commit finds little
+ * left to write.  h->hashed counts the bytes given to the hash, inline
+ * or to the thread; every change of it happens under h->lock.
+ */
+#define HASH_BEHIND_FROM (8u << 20)
+#define HASH_CHUNK (1u << 20)
+#define WRITEBACK_STEP (16u << 20)
+
+struct fs_hasher {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fd;                     /* the staging file (the handle's) */
+	struct cora_sha256 *hash;   /* the handle's, only this thread's */
+	uint64_t avail;             /* bytes in order in the staging file */
+	uint64_t done;              /* bytes hashed */
+	bool stop;                  /* finish what is there, then end */
+	bool failed;                /* a read failed, or cancelled */
+};
+
+static void *hasher_main(void *arg)
+{
+	struct fs_hasher *hs = arg;
+	char *buf = malloc(HASH_CHUNK);
+	uint64_t from, to, off, synced = 0;
+	ssize_t n;
+	bool ok;
+
+	pthread_mutex_lock(&hs->lock);
+	for (;;) {
+		while (hs->done == hs->avail && !hs->stop && !hs->failed)
+			pthread_cond_wait(&hs->cond, &hs->lock);
+		if (hs->failed || hs->done == hs->avail)
+			break;
+		from = hs->done;
+		to = hs->avail;
+		pthread_mutex_unlock(&hs->lock);
+		ok = buf != NULL;
+		for (off = from; ok && off < to; off += (uint64_t)n) {
+			size_t want = to - off < HASH_CHUNK ? to - off :
+				      HASH_CHUNK;
+			n = pread(hs->fd, buf, want, (off_t)off);
+			ok = n > 0;
+			if (ok)
+				cora_sha256_update(hs->hash, buf, (size_t)n);
+		}
+		if (ok && to - synced >= WRITEBACK_STEP) {
+			/* only a head start for fsync: errors show there */
+			(void)sync_file_range(hs->fd, (off_t)synced,
+					      (off_t)(to - synced),
+					      SYNC_FILE_RANGE_WRITE);
+			synced = to;
+		}
+		pthread_mutex_lock(&hs->lock);
+		if (!ok)
+			hs->failed = true;
+		hs->done = to;
+	}
+	pthread_mutex_unlock(&hs->lock);
+	free(buf);
+	return NULL;
+}
+
+/* Ends the hasher: with `finish`, after it hashed everything it was
+ * given; else at once.  True when the hash covers h->hashed bytes. */
+static bool hasher_end(struct fs_handle *h, bool finish)
+{
+	struct fs_hasher *hs = h->hasher;
+	bool ok;
+
+	if (!hs)
+		return true;
+	pthread_mutex_lock(&hs->lock);
+	hs->stop = true;
+	if (!finish)
+		hs->failed = true;
+	pthread_cond_signal(&hs->cond);
+	pthread_mutex_unlock(&hs->lock);
+	pthread_join(hs->thread, NULL);
+	ok = !hs->failed && hs->done == h->hashed;
+	pthread_cond_destroy(&hs->cond);
+	pthread_mutex_destroy(&hs->lock);
+	free(hs);
+	h->hasher = NULL;
+	return ok;
+}
+
+/* Gives up the running hash: commit reads the file again. */
+static void hash_abandon(struct fs_handle *h)
+{
+	hasher_end(h, false);
+	if (h->hashing)
+		cora_sha256_release(&h->hash);
+	h->hashing = false;
+}
+
+/* Hands the hasher the bytes up to `end` (starting it on first use).
+ * False when no thread could be started. */
+static bool hasher_feed(struct fs_handle *h, uint64_t end)
+{
+	struct fs_hasher *hs = h->hasher;
+
+	if (!hs) {
+		hs = calloc(1, sizeof(*hs));
+		if (!hs)
+			return false;
+		hs->fd = h->fd;
+		hs->hash = &h->hash;
+		hs->avail = hs->done = h->hashed;
+		pthread_mutex_init(&hs->lock, NULL);
+		pthread_cond_init(&hs->cond, NULL);
+		if (pthread_create(&hs->thread, NULL, hasher_main, hs) != 0) {
+			pthread_cond_destroy(&hs->cond);
+			pthread_mutex_destroy(&hs->lock);
+			free(hs);
+			return false;
+		}
+		h->hasher = hs;
+	}
+	pthread_mutex_lock(&hs->lock);
+	hs->avail = end;
+	pthread_cond_signal(&hs->cond);
+	pthread_mutex_unlock(&hs->lock);
+	h->hashed = end;
+	return true;
+}
+
 /* ---- staging ------------------------------------------------------------------ */
 
 static atomic_uint_fast64_t staging_serial;
@@ -364,6 +499,7 @@ static int staging_open(struct corafs *fs, struct fs_handle *h)
 
 static void staging_drop(struct fs_handle *h)
 {
+	hash_abandon(h); /* first: the hasher reads the staging file */
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
@@ -372,9 +508,6 @@ static void staging_drop(struct fs_handle *h)
 		free(h->staging);
 		h->staging = NULL;
 	}
-	if (h->hashing)
-		cora_sha256_release(&h->hash);
-	h->hashing = false;
 }
 
 /* Makes the handle DIRTY with a staging file holding the current
@@ -445,15 +578,12 @@ static int staging_digest(struct fs_handle *h, char sha[65])
 	uint64_t off = 0;
 	ssize_t n;
 
-	if (h->hashing && h->hashed == h->size) {
+	if (h->hashing && hasher_end(h, true) && h->hashed == h->size) {
 		cora_sha256_final(&h->hash, sha);
 		h->hashing = false;
 		return 0;
 	}
-	if (h->hashing) {
-		cora_sha256_release(&h->hash);
-		h->hashing = false;
-	}
+	hash_abandon(h);
 	if (cora_sha256_init(&c) != 0)
 		return -ENOMEM;
 	buf = malloc(1 << 20);
@@ -520,13 +650,11 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 		 * that descriptor again.  Start a fresh staging copy so the
 		 * handle stays DIRTY and a later flush can try again. */
 		int keep = h->fd;
+		hash_abandon(h);
 		h->fd = -1;
 		close(keep);
 		free(h->staging);
 		h->staging = NULL;
-		if (h->hashing)
-			cora_sha256_release(&h->hash);
-		h->hashing = false;
 		memcpy(h->sha256, sha, sizeof(sha));
 		h->dirty = false;
 		if (make_dirty(fs, h, false) != 0)
@@ -820,6 +948,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	size_t total = fuse_buf_size(bufv);
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(total);
+	bool in_order;
 	ssize_t n;
 	int rc;
 
@@ -834,23 +963,26 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (h->hashing && (uint64_t)off == h->hashed && bufv->count == 1 &&
-	    !(bufv->buf[0].flags & FUSE_BUF_IS_FD)) {
-		/* in order: hash while the data arrives */
+	/* in order: hashed while the data arrives, here for small files,
+	 * behind the writer for big ones; out of order (an overwrite of
+	 * hashed bytes, or a gap): hashed again at commit */
+	in_order = h->hashing && (uint64_t)off == h->hashed;
+	if (h->hashing && !in_order) {
+		hash_abandon(h);
+	} else if (in_order && !h->hasher && bufv->count == 1 &&
+		   !(bufv->buf[0].flags & FUSE_BUF_IS_FD) &&
+		   h->hashed + total <= HASH_BEHIND_FROM) {
 		cora_sha256_update(&h->hash, bufv->buf[0].mem, total);
 		h->hashed += total;
-	} else if (h->hashing && (uint64_t)off < h->hashed) {
-		/* overwrote hashed bytes: rehash at commit */
-		cora_sha256_release(&h->hash);
-		h->hashing = false;
-	} else if (h->hashing) {
-		cora_sha256_release(&h->hash); /* a gap: rehash at commit */
-		h->hashing = false;
+		in_order = false; /* done */
 	}
 	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	dst.buf[0].fd = h->fd;
 	dst.buf[0].pos = off;
 	n = fuse_buf_copy(&dst, bufv, 0);
+	if (in_order && (n < 0 || !hasher_feed(h, (uint64_t)off +
+					       (uint64_t)n)))
+		hash_abandon(h);
 	if (n >= 0) {
 		h->written = true;
 		if ((uint64_t)off + (uint64_t)n > h->size)
@@ -1285,11 +1417,8 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			if (rc == 0 && ftruncate(h->fd, attr->st_size) != 0)
 				rc = -errno;
 			if (rc == 0) {
-				if ((uint64_t)attr->st_size < h->hashed &&
-				    h->hashing) {
-					cora_sha256_release(&h->hash);
-					h->hashing = false;
-				}
+				if ((uint64_t)attr->st_size < h->hashed)
+					hash_abandon(h);
 				h->size = (uint64_t)attr->st_size;
 				h->written |= attr->st_size > 0;
 				if (!h->mtime_set)
@@ -1330,10 +1459,7 @@ committed:
 			if (rc == 0 && ftruncate(tmp->fd, attr->st_size) != 0)
 				rc = -errno;
 			if (rc == 0) {
-				if (tmp->hashing) {
-					cora_sha256_release(&tmp->hash);
-					tmp->hashing = false;
-				}
+				hash_abandon(tmp);
 				tmp->size = (uint64_t)attr->st_size;
 				if (to_set & FUSE_SET_ATTR_MODE)
 					tmp->mode = attr->st_mode & 07777;

@@ -546,6 +546,27 @@ int s3_list_query(char **out, const char *prefix, const char *token,
 	return 0;
 }
 
+int s3_upload_query(char **out, const char *upload_id, size_t part)
+{
+	char *id = s3_uri_encode(upload_id, false);
+	int n;
+
+	*out = NULL;
+	if (!id)
+		return oom();
+	/* sorted by name: partNumber < uploadId */
+	if (part > 0)
+		n = asprintf(out, "partNumber=%zu&uploadId=%s", part, id);
+	else
+		n = asprintf(out, "uploadId=%s", id);
+	free(id);
+	if (n < 0) {
+		*out = NULL;
+		return oom();
+	}
+	return 0;
+}
+
 static int add_header(struct curl_slist **list, const char *name,
 		      const char *value)
 {

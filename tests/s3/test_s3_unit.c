@@ -402,6 +402,61 @@ static void test_uri_encode_and_list_query(void **state)
 	free(s);
 }
 
+/* An UploadId has no small bound: a 700-byte one of characters that URI
+ * encoding triples makes a query of more than 2,000 bytes, whole. */
+static void test_upload_query__any_length(void **state)
+{
+	char id[701], *s, *want;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 700; i++)
+		id[i] = "+/= "[i % 4];
+	id[700] = '\0';
+	assert_int_equal(s3_upload_query(&s, id, 0), 0);
+	assert_int_equal(strlen(s), strlen("uploadId=") + 3 * 700);
+	want = s3_uri_encode(id, false);
+	assert_string_equal(s + strlen("uploadId="), want);
+	free(s);
+	/* names sorted: partNumber < uploadId */
+	assert_int_equal(s3_upload_query(&s, id, 10000), 0);
+	assert_int_equal(strncmp(s, "partNumber=10000&uploadId=", 26), 0);
+	assert_string_equal(s + 26, want);
+	free(s);
+	free(want);
+	assert_int_equal(s3_upload_query(&s, "VXBs+/=", 1), 0);
+	assert_string_equal(s, "partNumber=1&uploadId=VXBs%2B%2F%3D");
+	free(s);
+}
+
+/* Past S3_UPLOAD_ID_MAX the URL would near libcurl's limit: refused with
+ * a message saying so, never cut. */
+static void test_xml_upload_id__refuses_too_long(void **state)
+{
+	static const char head[] = "<InitiateMultipartUploadResult><UploadId>";
+	static const char tail[] = "</UploadId></InitiateMultipartUploadResult>";
+	size_t n = S3_UPLOAD_ID_MAX, hl = strlen(head), tl = strlen(tail);
+	char *xml = malloc(hl + n + 1 + tl + 1), *id = NULL;
+
+	(void)state;
+	assert_non_null(xml);
+	memcpy(xml, head, hl);
+	memset(xml + hl, 'a', n);
+	memcpy(xml + hl + n, tail, tl + 1);
+	/* at the bound: taken whole */
+	assert_int_equal(s3_xml_upload_id(xml, hl + n + tl, &id), 0);
+	assert_int_equal(strlen(id), n);
+	free(id);
+	/* one byte more: refused */
+	memset(xml + hl, 'a', n + 1);
+	memcpy(xml + hl + n + 1, tail, tl + 1);
+	id = NULL;
+	assert_int_equal(s3_xml_upload_id(xml, hl + n + 1 + tl, &id), CORA_EIO);
+	assert_null(id);
+	assert_non_null(strstr(cora_error_last(), "UploadId of 1048577 bytes"));
+	free(xml);
+}
+
 /* ---- credentials ---------------------------------------------------- */
 
 static char dir[64];
@@ -609,6 +664,8 @@ int main(void)
 		cmocka_unit_test(test_config__refuses_bad_values),
 		cmocka_unit_test(test_size_parse),
 		cmocka_unit_test(test_uri_encode_and_list_query),
+		cmocka_unit_test(test_upload_query__any_length),
+		cmocka_unit_test(test_xml_upload_id__refuses_too_long),
 		cmocka_unit_test(test_creds__environment_first),
 		cmocka_unit_test(test_creds__catalog_file),
 		cmocka_unit_test(test_creds__refuses_readable_file),

@@ -102,7 +102,7 @@ struct s3_req {
 	int sink_errno;
 	/* results */
 	long status;
-	char etag[128];
+	char *etag;                 /* allocated: no small bound either */
 	int64_t last_modified;      /* -1 when unknown */
 	uint64_t length;            /* Content-Length of the reply */
 	char errbuf[CURL_ERROR_SIZE];
@@ -234,7 +234,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 		while (n > i && (p[n - 1] == '\r' || p[n - 1] == '\n' ||
 				 p[n - 1] == ' '))
 			n--;
-		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)(n - i), p + i);
+		free(r->etag);
+		r->etag = strndup(p + i, n - i);
+		if (!r->etag) {
+			r->sink_errno = ENOMEM;
+			return 0; /* curl stops the transfer */
+		}
 	}
 	return size * nmemb;
 }
@@ -334,7 +339,8 @@ static void attempt_reset(struct s3_req *r)
 	r->got = 0;
 	r->sink_errno = 0;
 	r->status = 0;
-	r->etag[0] = '\0';
+	free(r->etag);
+	r->etag = NULL;
 	r->errbuf[0] = '\0';
 	r->last_modified = -1;
 	r->length = 0;
@@ -390,8 +396,8 @@ static int setup(struct s3_store *s, struct s3_req *r, const char *url,
 }
 
 /* Runs a request with retries.  0 for a 2xx reply; CORA_ENOTFOUND for
- * 404; CORA_EIO (with the S3 code and message) otherwise.  r->mem is
- * freed by req_release(). */
+ * 404; CORA_EIO (with the S3 code and message) otherwise.  r->mem
+ * and r->etag are freed by req_release(). */
 static int perform(struct s3_store *s, struct s3_req *r)
 {
 	struct curl_slist *headers = NULL;
@@ -519,6 +525,8 @@ static void req_release(struct s3_req *r)
 {
 	free(r->mem);
 	r->mem = NULL;
+	free(r->etag);
+	r->etag = NULL;
 }
 
 /* ---- helpers over requests ------------------------------------------ */
@@ -740,11 +748,13 @@ static int upload_part(struct upload *u, size_t i, char *buf)
 	r.payload_sha = hex;
 	r.content_type = "application/octet-stream";
 	rc = perform(u->s, &r);
-	if (rc == 0 && !r.etag[0])
+	if (rc == 0 && (!r.etag || !r.etag[0]))
 		rc = cora_error_set(CORA_EIO, "s3: %s: the reply has no ETag",
 				    what);
-	if (rc == 0 && !(u->etags[i] = strdup(r.etag)))
-		rc = oom();
+	if (rc == 0) {
+		u->etags[i] = r.etag; /* the upload owns it now */
+		r.etag = NULL;
+	}
 	req_release(&r);
 	free(query);
 	return rc;

@@ -19,7 +19,9 @@ It forwards every request to the upstream S3 server, and:
                          long UploadId (about 700 bytes, most of them
                          characters that URI encoding triples) in place of
                          the server's, and map it back on the requests that
-                         name it; with "abort", also answer each UploadPart
+                         name it; the parts uploaded under it get long
+                         ETags too (about 450 bytes), mapped back in the
+                         CompleteMultipartUpload body; with "abort", also answer each UploadPart
                          under such an id 400 InvalidArgument (not retried),
                          so the client must abort the upload.  s3rver
                          3.7 has no AbortMultipartUpload (405): the proxy
@@ -27,7 +29,8 @@ It forwards every request to the upstream S3 server, and:
                          forgets the id
   An UploadId that looks like one of ours but is not exactly one (cut short
   or mangled by the client) gets 404 NoSuchUpload, as S3 answers, whatever
-  the mode.
+  the mode; so does a long ETag that comes back changed, with 400
+  InvalidPart.
 - logs one line per request to the log FILE: "METHOD PATH?QUERY STATUS"
   and the Range header if any.  No other header: Authorization names the
   access key.
@@ -53,6 +56,9 @@ STATE = {"key": None, "left": 0}
 # long UploadId given out -> the upstream's own (see "longid")
 LONG_IDS = {}
 LONG_MARK = "corafsLongId"
+# long ETag given out -> the upstream's own
+LONG_ETAGS = {}
+ETAG_MARK = '"corafsLongETag'
 LOCK = threading.Lock()
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
        "te", "trailer", "upgrade", "expect"}
@@ -112,6 +118,30 @@ def long_id(real):
     s = "%s-%s-" % (LONG_MARK, real)
     s += (pad * (700 // len(pad) + 1))[:max(0, 700 - len(s))]
     return s + "end"
+
+
+def long_etag(real):
+    return '%s-%s-%s"' % (ETAG_MARK, real.strip('"'), "e" * 400)
+
+
+def upstream_complete(body):
+    """A CompleteMultipartUpload body with the long ETags replaced by the
+    upstream's, or None when one of ours arrived changed."""
+    bad = []
+
+    def swap(m):
+        tag = xml.sax.saxutils.unescape(m.group(1).decode(),
+                                        {"&quot;": '"', "&apos;": "'"})
+        if not tag.startswith(ETAG_MARK):
+            return m.group(0)
+        with LOCK:
+            real = LONG_ETAGS.get(tag)
+        if real is None:
+            bad.append(tag)
+            return m.group(0)
+        return b"<ETag>" + xml.sax.saxutils.escape(real).encode() + b"</ETag>"
+    out = re.sub(rb"<ETag>([^<]*)</ETag>", swap, body)
+    return None if bad else out
 
 
 def upstream_query(query):
@@ -256,12 +286,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.log(204)
             return
+        fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        if self.command == "POST" and query != split.query and length:
+            new = upstream_complete(body)
+            if new is None:
+                self.reply(400, "InvalidPart", "one or more of the specified "
+                           "parts could not be found: an ETag arrived "
+                           "changed")
+                return
+            if new != body:
+                body = new
+                fwd = {k: v for k, v in fwd.items() if k.lower() not in
+                       ("content-length", "x-amz-content-sha256")}
+                fwd["Content-Length"] = str(len(body))
+                fwd["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
         path = split.path + ("?" + query if query else "")
         up = http.client.HTTPConnection(self.server.opts.upstream, timeout=60)
         try:
             up.request(self.command, path, body=body if length else None,
-                       headers={k: v for k, v in self.headers.items()
-                                if k.lower() not in HOP})
+                       headers=fwd)
             resp = up.getresponse()
             data = resp.read()
         except OSError:
@@ -277,6 +320,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in resp.getheaders():
             if k.lower() in HOP or k.lower() == "content-length":
                 continue
+            if (k.lower() == "etag" and mode[0] == "longid" and
+                    self.command == "PUT" and resp.status == 200 and
+                    "partNumber=" in split.query and query != split.query):
+                fake = long_etag(v)
+                with LOCK:
+                    LONG_ETAGS[fake] = v
+                v = fake
             self.send_header(k, v)
         self.send_header("Content-Length", resp.getheader("Content-Length") if head
                          else str(len(data)))

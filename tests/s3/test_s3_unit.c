@@ -542,6 +542,32 @@ static void test_creds__catalog_file(void **state)
 	s3_creds_release(&cr);
 }
 
+/* A session token has no documented bound: a long one is read whole,
+ * not cut at a line buffer (the rest then read as another line). */
+static void test_creds__long_token_whole(void **state)
+{
+	struct s3_creds cr;
+	size_t n = 10000, i;
+	char *text = malloc(n + 100), *p;
+
+	(void)state;
+	assert_non_null(text);
+	creds_env_clear();
+	p = text + sprintf(text, "access_key_id = K1\nsecret_access_key = S1\n"
+			   "session_token = ");
+	for (i = 0; i < n; i++)
+		*p++ = "AB+/="[i % 5];
+	strcpy(p, "\n");
+	write_file("credentials", text, 0600);
+	assert_int_equal(s3_creds_load(&cr, dir), 0);
+	assert_non_null(cr.token);
+	assert_int_equal(strlen(cr.token), n);
+	assert_memory_equal(cr.token, text + (p - text) - n, n);
+	assert_string_equal(cr.secret_key, "S1");
+	s3_creds_release(&cr);
+	free(text);
+}
+
 static void test_creds__refuses_readable_file(void **state)
 {
 	struct s3_creds cr;
@@ -668,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_xml_upload_id__refuses_too_long),
 		cmocka_unit_test(test_creds__environment_first),
 		cmocka_unit_test(test_creds__catalog_file),
+		cmocka_unit_test(test_creds__long_token_whole),
 		cmocka_unit_test(test_creds__refuses_readable_file),
 		cmocka_unit_test(test_creds__bad_file_never_echoes),
 		cmocka_unit_test(test_creds__home_profile_and_none),

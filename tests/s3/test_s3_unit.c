@@ -670,6 +670,38 @@ static void test_store__check_refuses_before_use(void **state)
 	json_decref(cfg);
 }
 
+/* A cache folder that leaves too little room below it for the names the
+ * cache builds (up to 114 bytes more) is refused, not cut: a chunk named
+ * ".../12" for ".../123" would be another chunk. */
+static void test_cache__refuses_folder_name_too_long(void **state)
+{
+	struct cora_blobstore *next = NULL, *bs = NULL;
+	char blobs[128], *cache = malloc(4096);
+	size_t n;
+
+	(void)state;
+	assert_non_null(cache);
+	snprintf(blobs, sizeof(blobs), "%s/blobs", dir);
+	/* a folder that exists, 3,990 bytes long, in components of 200 */
+	n = (size_t)snprintf(cache, 4096, "%s", dir);
+	while (n < 3990) {
+		size_t k = 3990 - n - 1 < 200 ? 3990 - n - 1 : 200;
+		cache[n++] = '/';
+		memset(cache + n, 'c', k);
+		n += k;
+		cache[n] = '\0';
+		assert_int_equal(mkdir(cache, 0700), 0);
+	}
+	assert_int_equal(strlen(cache), 3990);
+	assert_int_equal(cora_blob_local_open(&next, blobs), 0);
+	assert_int_equal(cora_blob_cache_open(&bs, cache, next, 1 << 20,
+					      1 << 20, 1), CORA_EINVALID);
+	assert_null(bs);
+	assert_non_null(strstr(cora_error_last(), "its name is 3990 bytes "
+			       "long, more than the 3968 allowed"));
+	free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_creds__home_profile_and_none),
 		cmocka_unit_test(test_store__no_credentials_says_how),
 		cmocka_unit_test(test_store__check_refuses_before_use),
+		cmocka_unit_test(test_cache__refuses_folder_name_too_long),
 	};
 	int rc;
 

@@ -465,12 +465,11 @@ static int perform(struct s3_store *s, struct s3_req *r)
 						    r->what);
 				goto out;
 			}
-			snprintf(msg, sizeof(msg), "s3: %s: %s%s%s", r->what,
+			/* one snprintf: a strcat after it could pass the end */
+			snprintf(msg, sizeof(msg), "s3: %s: %s%s%s%s", r->what,
 				 curl_easy_strerror(res),
-				 r->errbuf[0] ? " (" : "", r->errbuf[0] ?
-				 r->errbuf : "");
-			if (r->errbuf[0])
-				strcat(msg, ")");
+				 r->errbuf[0] ? " (" : "", r->errbuf,
+				 r->errbuf[0] ? ")" : "");
 			rc = CORA_EIO;
 			if (!retry_curl(res))
 				break;

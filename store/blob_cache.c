@@ -84,6 +84,11 @@
 #include <unistd.h>
 
 #define PATH_LEN 4096
+/* The longest name below the cache folder that is built into a PATH_LEN
+ * buffer: "/chunks/<64 hex>.<chunk>/<index>", both numbers up to 20
+ * digits, is 114 bytes.  cora_blob_cache_open() refuses a folder whose
+ * name leaves less room, so those names are never cut. */
+#define NAME_ROOM 128
 #define WORKERS 2
 #define JOBS_MAX 64
 #define COPY_BUF (1 << 20)
@@ -1316,6 +1321,13 @@ int cora_blob_cache_open(struct cora_blobstore **out, const char *dir,
 	if (!dir || !*dir || chunk == 0 || max_bytes == 0) {
 		cora_blobstore_free(next);
 		return cora_error_set(CORA_EINVALID, "cache: bad settings");
+	}
+	if (strlen(dir) > PATH_LEN - NAME_ROOM) {
+		cora_blobstore_free(next);
+		return cora_error_set(CORA_EINVALID, "cannot use cache folder "
+				      "'%.64s...': its name is %zu bytes long, "
+				      "more than the %d allowed", dir,
+				      strlen(dir), PATH_LEN - NAME_ROOM);
 	}
 	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", dir, sub[i]);

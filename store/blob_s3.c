@@ -102,7 +102,7 @@ struct s3_req {
 	int sink_errno;
 	/* results */
 	long status;
-	char etag[128];
+	char *etag;                 /* allocated: no small bound either */
 	int64_t last_modified;      /* -1 when unknown */
 	uint64_t length;            /* Content-Length of the reply */
 	char errbuf[CURL_ERROR_SIZE];
@@ -234,7 +234,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 		while (n > i && (p[n - 1] == '\r' || p[n - 1] == '\n' ||
 				 p[n - 1] == ' '))
 			n--;
-		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)(n - i), p + i);
+		free(r->etag);
+		r->etag = strndup(p + i, n - i);
+		if (!r->etag) {
+			r->sink_errno = ENOMEM;
+			return 0; /* curl stops the transfer */
+		}
 	}
 	return size * nmemb;
 }
@@ -334,7 +339,8 @@ static void attempt_reset(struct s3_req *r)
 	r->got = 0;
 	r->sink_errno = 0;
 	r->status = 0;
-	r->etag[0] = '\0';
+	free(r->etag);
+	r->etag = NULL;
 	r->errbuf[0] = '\0';
 	r->last_modified = -1;
 	r->length = 0;
@@ -390,8 +396,8 @@ static int setup(struct s3_store *s, struct s3_req *r, const char *url,
 }
 
 /* Runs a request with retries.  0 for a 2xx reply; CORA_ENOTFOUND for
- * 404; CORA_EIO (with the S3 code and message) otherwise.  r->mem is
- * freed by req_release(). */
+ * 404; CORA_EIO (with the S3 code and message) otherwise.  r->mem
+ * and r->etag are freed by req_release(). */
 static int perform(struct s3_store *s, struct s3_req *r)
 {
 	struct curl_slist *headers = NULL;
@@ -459,12 +465,11 @@ static int perform(struct s3_store *s, struct s3_req *r)
 						    r->what);
 				goto out;
 			}
-			snprintf(msg, sizeof(msg), "s3: %s: %s%s%s", r->what,
+			/* one snprintf: a strcat after it could pass the end */
+			snprintf(msg, sizeof(msg), "s3: %s: %s%s%s%s", r->what,
 				 curl_easy_strerror(res),
-				 r->errbuf[0] ? " (" : "", r->errbuf[0] ?
-				 r->errbuf : "");
-			if (r->errbuf[0])
-				strcat(msg, ")");
+				 r->errbuf[0] ? " (" : "", r->errbuf,
+				 r->errbuf[0] ? ")" : "");
 			rc = CORA_EIO;
 			if (!retry_curl(res))
 				break;
@@ -519,6 +524,8 @@ static void req_release(struct s3_req *r)
 {
 	free(r->mem);
 	r->mem = NULL;
+	free(r->etag);
+	r->etag = NULL;
 }
 
 /* ---- helpers over requests ------------------------------------------ */
@@ -683,7 +690,8 @@ struct upload {
 	size_t nparts;
 	char (*digests)[CORA_SHA256_HEXLEN + 1]; /* per part, first pass */
 	char **etags;               /* per part, from S3 */
-	char *key, *upload_id, *enc_id;
+	char *key, *upload_id;
+	char *id_query;             /* "uploadId=...": complete, abort */
 	char hex[CORA_SHA256_HEXLEN + 1];
 	pthread_mutex_t lock;       /* guards next, rc, err */
 	size_t next;
@@ -705,7 +713,7 @@ static int upload_part(struct upload *u, size_t i, char *buf)
 {
 	uint64_t off = (uint64_t)i * u->part;
 	size_t n = (size_t)(off + u->part > u->size ? u->size - off : u->part);
-	char hex[CORA_SHA256_HEXLEN + 1], query[1200], what[128];
+	char hex[CORA_SHA256_HEXLEN + 1], *query = NULL, what[128];
 	struct s3_req r = { .method = "PUT", .sink = SINK_MEM };
 	size_t done = 0;
 	ssize_t k;
@@ -727,8 +735,10 @@ static int upload_part(struct upload *u, size_t i, char *buf)
 	if (strcmp(hex, u->digests[i]) != 0)
 		return cora_error_set(CORA_EIO, "s3: %s: the file changed while "
 				      "it was uploaded", what);
-	snprintf(query, sizeof(query), "partNumber=%zu&uploadId=%s", i + 1,
-		 u->enc_id);
+	/* sized to fit: an UploadId has no small bound */
+	rc = s3_upload_query(&query, u->upload_id, i + 1);
+	if (rc)
+		return rc;
 	r.key = u->key;
 	r.query = query;
 	r.what = what;
@@ -737,12 +747,15 @@ static int upload_part(struct upload *u, size_t i, char *buf)
 	r.payload_sha = hex;
 	r.content_type = "application/octet-stream";
 	rc = perform(u->s, &r);
-	if (rc == 0 && !r.etag[0])
+	if (rc == 0 && (!r.etag || !r.etag[0]))
 		rc = cora_error_set(CORA_EIO, "s3: %s: the reply has no ETag",
 				    what);
-	if (rc == 0 && !(u->etags[i] = strdup(r.etag)))
-		rc = oom();
+	if (rc == 0) {
+		u->etags[i] = r.etag; /* the upload owns it now */
+		r.etag = NULL;
+	}
 	req_release(&r);
+	free(query);
 	return rc;
 }
 
@@ -796,16 +809,15 @@ static int upload_post(struct upload *u, const char *query, const char *what,
 static void upload_abort(struct upload *u)
 {
 	struct s3_req r = { .method = "DELETE", .sink = SINK_MEM };
-	char query[1100], what[128];
+	char what[128];
 	char saved[1024];
 	int code = cora_error_code();
 
 	/* best effort: keep the message of what went wrong first */
 	snprintf(saved, sizeof(saved), "%s", cora_error_last());
-	snprintf(query, sizeof(query), "uploadId=%s", u->enc_id);
 	snprintf(what, sizeof(what), "abort upload of blob %s", u->hex);
 	r.key = u->key;
-	r.query = query;
+	r.query = u->id_query;
 	r.what = what;
 	perform(u->s, &r);
 	req_release(&r);
@@ -818,7 +830,7 @@ static int multipart(struct upload *u)
 	pthread_t threads[32];
 	size_t nthreads = s->cfg.parallel, started = 0, i;
 	struct s3_req r;
-	char what[128], query[1100], *body = NULL;
+	char what[128], *body = NULL;
 	size_t len;
 	int rc;
 
@@ -829,9 +841,9 @@ static int multipart(struct upload *u)
 	req_release(&r);
 	if (rc)
 		return rc;
-	u->enc_id = s3_uri_encode(u->upload_id, false);
-	if (!u->enc_id)
-		return oom();
+	rc = s3_upload_query(&u->id_query, u->upload_id, 0);
+	if (rc)
+		return rc;
 	if (nthreads > u->nparts)
 		nthreads = u->nparts;
 	for (i = 1; i < nthreads && i < 32; i++)
@@ -851,8 +863,7 @@ static int multipart(struct upload *u)
 		return rc;
 	}
 	snprintf(what, sizeof(what), "complete upload of blob %s", u->hex);
-	snprintf(query, sizeof(query), "uploadId=%s", u->enc_id);
-	rc = upload_post(u, query, what, body, len, &r);
+	rc = upload_post(u, u->id_query, what, body, len, &r);
 	if (rc == 0) {
 		/* S3 may answer 200 and put an error in the body */
 		struct s3_error e;
@@ -968,7 +979,7 @@ out:
 	free(u.digests);
 	free(u.key);
 	free(u.upload_id);
-	free(u.enc_id);
+	free(u.id_query);
 	free(buf);
 	pthread_mutex_destroy(&u.lock);
 	return rc;

@@ -36,6 +36,11 @@
 #define S3_MIB (1024ULL * 1024ULL)
 #define S3_MAX_PARTS 10000               /* S3's limit per upload */
 #define S3_MIN_PART (5 * S3_MIB)         /* S3's smallest non-last part */
+/* The longest UploadId taken from a server.  S3 documents no bound (ids
+ * of several hundred bytes are seen); this one only keeps every URL that
+ * names the upload (up to 3 bytes per byte once URI-encoded) far inside
+ * libcurl's limit on a URL, CURL_MAX_INPUT_LENGTH (8,000,000 bytes). */
+#define S3_UPLOAD_ID_MAX (1024 * 1024)
 
 /* The S3 and cache settings of CATALOG/config (see docs/s3.md). */
 struct s3_config {
@@ -111,6 +116,11 @@ int s3_url(char **out, const struct s3_config *c, const char *key,
 int s3_list_query(char **out, const char *prefix, const char *token,
 		  unsigned max_keys);
 
+/* The canonical query naming multipart upload upload_id (unencoded, as
+ * the server gave it): "uploadId=ENC" when part is 0, else
+ * "partNumber=PART&uploadId=ENC".  Allocated to fit: any length works. */
+int s3_upload_query(char **out, const char *upload_id, size_t part);
+
 /* The headers of one request, in the order curl receives them:
  * x-amz-content-sha256 (always: the payload's hex digest, or
  * UNSIGNED-PAYLOAD), then x-amz-security-token, Range and Content-Type
@@ -138,7 +148,8 @@ struct s3_error {
  * message (truncated, control characters dropped). */
 bool s3_xml_error(const char *xml, size_t n, struct s3_error *e);
 
-/* The UploadId of an InitiateMultipartUploadResult, allocated. */
+/* The UploadId of an InitiateMultipartUploadResult, allocated.  CORA_EIO
+ * when it is missing, empty or longer than S3_UPLOAD_ID_MAX. */
 int s3_xml_upload_id(const char *xml, size_t n, char **out);
 
 /* Calls fn for every <Contents> of a ListBucketResult (ListObjectsV2);

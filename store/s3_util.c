@@ -299,13 +299,45 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Reads one line of f into *buf, grown to fit: a line is never cut (a
+ * session token has no documented bound, and half of one would be taken
+ * for the whole).  A buffer outgrown is wiped before it is freed, as it
+ * may hold a secret.  1: a line, 0: end of file, or CORA_ENOMEM. */
+static int read_line(FILE *f, char **buf, size_t *cap)
+{
+	size_t n = 0;
+	char *nb;
+
+	for (;;) {
+		if (*cap - n < 2) {
+			nb = malloc(*cap ? *cap * 2 : 4096);
+			if (!nb)
+				return oom();
+			if (*buf) {
+				memcpy(nb, *buf, n);
+				explicit_bzero(*buf, *cap);
+				free(*buf);
+			}
+			*buf = nb;
+			*cap = *cap ? *cap * 2 : 4096;
+		}
+		(*buf)[n] = '\0';
+		if (!fgets(*buf + n, (int)(*cap - n), f))
+			return n > 0;
+		n += strlen(*buf + n);
+		if (n > 0 && (*buf)[n - 1] == '\n')
+			return 1;
+	}
+}
+
 /* Reads one profile of an INI-style credentials file.  Keys before any
  * section count when loose is set (CATALOG/credentials).  Messages name
  * the file and line, never a value. */
 static int creds_file(struct s3_creds *cr, const char *path,
 		      const char *profile, bool loose, bool *found)
 {
-	char line[4096], *p, *eq, *key, *val, **slot;
+	char *line = NULL, *p, *eq, *key, *val, **slot;
+	size_t cap = 0;
 	struct stat st;
 	bool in = loose;
 	int fd, lineno = 0, rc = 0;
@@ -337,7 +369,8 @@ static int creds_file(struct s3_creds *cr, const char *path,
 		return oom();
 	}
 	*found = true;
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
+	while (rc == 0 && (rc = read_line(f, &line, &cap)) > 0) {
+		rc = 0;
 		lineno++;
 		p = trim(line);
 		if (!*p || *p == '#' || *p == ';')
@@ -376,7 +409,9 @@ static int creds_file(struct s3_creds *cr, const char *path,
 		if (!*slot)
 			rc = oom();
 	}
-	explicit_bzero(line, sizeof(line));
+	if (line)
+		explicit_bzero(line, cap);
+	free(line);
 	fclose(f);
 	if (rc == 0 && (!cr->access_key || !cr->secret_key))
 		rc = cora_error_set(CORA_EINVALID, "credentials file '%s' "
@@ -394,7 +429,7 @@ int s3_creds_load(struct s3_creds *cr, const char *catalog_root)
 	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
 	const char *token = getenv("AWS_SESSION_TOKEN");
 	const char *file, *home, *profile;
-	char path[4096];
+	char *path = NULL;          /* allocated: a cut name is another file */
 	bool found;
 	int rc;
 
@@ -417,23 +452,29 @@ int s3_creds_load(struct s3_creds *cr, const char *catalog_root)
 		return 0;
 	}
 	if (catalog_root) {
-		snprintf(path, sizeof(path), "%s/credentials", catalog_root);
+		if (asprintf(&path, "%s/credentials", catalog_root) < 0)
+			return oom();
 		rc = creds_file(cr, path, "default", true, &found);
 		if (rc || found)
 			goto out;
+		free(path);
+		path = NULL;
 	}
 	file = getenv("AWS_SHARED_CREDENTIALS_FILE");
 	home = getenv("HOME");
 	profile = getenv("AWS_PROFILE");
 	if (file && *file)
-		snprintf(path, sizeof(path), "%s", file);
+		rc = asprintf(&path, "%s", file);
 	else if (home && *home)
-		snprintf(path, sizeof(path), "%s/.aws/credentials", home);
+		rc = asprintf(&path, "%s/.aws/credentials", home);
 	else
 		return 0;
+	if (rc < 0)
+		return oom();
 	rc = creds_file(cr, path, profile && *profile ? profile : "default",
 			false, &found);
 out:
+	free(path);
 	if (rc)
 		s3_creds_release(cr);
 	return rc;
@@ -539,6 +580,27 @@ int s3_list_query(char **out, const char *prefix, const char *token,
 		     max_keys, p);
 	free(p);
 	free(t);
+	if (n < 0) {
+		*out = NULL;
+		return oom();
+	}
+	return 0;
+}
+
+int s3_upload_query(char **out, const char *upload_id, size_t part)
+{
+	char *id = s3_uri_encode(upload_id, false);
+	int n;
+
+	*out = NULL;
+	if (!id)
+		return oom();
+	/* sorted by name: partNumber < uploadId */
+	if (part > 0)
+		n = asprintf(out, "partNumber=%zu&uploadId=%s", part, id);
+	else
+		n = asprintf(out, "uploadId=%s", id);
+	free(id);
 	if (n < 0) {
 		*out = NULL;
 		return oom();

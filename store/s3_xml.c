@@ -107,6 +107,11 @@ int s3_xml_upload_id(const char *xml, size_t n, char **out)
 	if (!id || !*id)
 		rc = cora_error_set(CORA_EIO, "s3: the reply to a multipart "
 				    "upload has no UploadId");
+	else if (strlen((const char *)id) > S3_UPLOAD_ID_MAX)
+		rc = cora_error_set(CORA_EIO, "s3: the reply to a multipart "
+				    "upload has an UploadId of %zu bytes, more "
+				    "than the %d this store can send back",
+				    strlen((const char *)id), S3_UPLOAD_ID_MAX);
 	else if (!(*out = strdup((const char *)id)))
 		rc = cora_error_set(CORA_ENOMEM, "out of memory");
 	xmlFree(id);

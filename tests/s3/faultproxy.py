@@ -15,6 +15,22 @@ It forwards every request to the upstream S3 server, and:
                          and an S3 error document, then forward again
       stall SECONDS      read the request, then say nothing for SECONDS
       refuse             reset every connection as soon as it is accepted
+      longid [abort]     give every multipart upload started from now on a
+                         long UploadId (about 700 bytes, most of them
+                         characters that URI encoding triples) in place of
+                         the server's, and map it back on the requests that
+                         name it; the parts uploaded under it get long
+                         ETags too (about 450 bytes), mapped back in the
+                         CompleteMultipartUpload body; with "abort", also answer each UploadPart
+                         under such an id 400 InvalidArgument (not retried),
+                         so the client must abort the upload.  s3rver
+                         3.7 has no AbortMultipartUpload (405): the proxy
+                         answers it itself for a long UploadId, 204, and
+                         forgets the id
+  An UploadId that looks like one of ours but is not exactly one (cut short
+  or mangled by the client) gets 404 NoSuchUpload, as S3 answers, whatever
+  the mode; so does a long ETag that comes back changed, with 400
+  InvalidPart.
 - logs one line per request to the log FILE: "METHOD PATH?QUERY STATUS"
   and the Range header if any.  No other header: Authorization names the
   access key.
@@ -29,12 +45,20 @@ import http.server
 import os
 import socket
 import struct
+import re
 import sys
 import threading
 import time
 import urllib.parse
+import xml.sax.saxutils
 
 STATE = {"key": None, "left": 0}
+# long UploadId given out -> the upstream's own (see "longid")
+LONG_IDS = {}
+LONG_MARK = "corafsLongId"
+# long ETag given out -> the upstream's own
+LONG_ETAGS = {}
+ETAG_MARK = '"corafsLongETag'
 LOCK = threading.Lock()
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
        "te", "trailer", "upgrade", "expect"}
@@ -53,6 +77,8 @@ def control(path, consume=True):
         return ("ok",)
     if words[0] == "refuse":
         return ("refuse",)
+    if words[0] == "longid":
+        return ("longid", len(words) > 1 and words[1] == "abort")
     if words[0] == "stall":
         return ("stall", float(words[1]) if len(words) > 1 else 3600.0)
     if words[0] == "fail":
@@ -82,6 +108,58 @@ def canonical_query(q):
                       uri_encode(urllib.parse.unquote(v), False)))
     pairs.sort()
     return "&".join("%s=%s" % p for p in pairs)
+
+
+def long_id(real):
+    """A long UploadId standing for real: unique (it holds real), about 700
+    bytes, with '+', '/', '=', '&', ' ' and '%' that URI encoding triples
+    and '&' that XML must escape."""
+    pad = "+/=& %"
+    s = "%s-%s-" % (LONG_MARK, real)
+    s += (pad * (700 // len(pad) + 1))[:max(0, 700 - len(s))]
+    return s + "end"
+
+
+def long_etag(real):
+    return '%s-%s-%s"' % (ETAG_MARK, real.strip('"'), "e" * 400)
+
+
+def upstream_complete(body):
+    """A CompleteMultipartUpload body with the long ETags replaced by the
+    upstream's, or None when one of ours arrived changed."""
+    bad = []
+
+    def swap(m):
+        tag = xml.sax.saxutils.unescape(m.group(1).decode(),
+                                        {"&quot;": '"', "&apos;": "'"})
+        if not tag.startswith(ETAG_MARK):
+            return m.group(0)
+        with LOCK:
+            real = LONG_ETAGS.get(tag)
+        if real is None:
+            bad.append(tag)
+            return m.group(0)
+        return b"<ETag>" + xml.sax.saxutils.escape(real).encode() + b"</ETag>"
+    out = re.sub(rb"<ETag>([^<]*)</ETag>", swap, body)
+    return None if bad else out
+
+
+def upstream_query(query):
+    """query with a long UploadId replaced by the upstream's, or None when
+    it names a long UploadId we never gave out (the client changed it)."""
+    if "uploadId=" not in query:
+        return query
+    out = []
+    for part in query.split("&"):
+        k, eq, v = part.partition("=")
+        if k == "uploadId" and v.startswith(LONG_MARK):
+            with LOCK:
+                real = LONG_IDS.get(urllib.parse.unquote(v))
+            if real is None:
+                return None
+            v = uri_encode(real, False)
+        out.append(k + eq + v)
+    return "&".join(out)
 
 
 def hmac256(key, msg):
@@ -187,11 +265,46 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if bad:
                 self.reply(bad[0], bad[1], bad[2], not head)
                 return
+        query = upstream_query(split.query)
+        if query is None:
+            self.reply(404, "NoSuchUpload", "the specified upload does not "
+                       "exist: the UploadId arrived changed (%d bytes)" %
+                       len(urllib.parse.unquote(
+                           split.query.split("uploadId=", 1)[1].split("&")[0])),
+                       not head)
+            return
+        if (mode[0] == "longid" and mode[1] and self.command == "PUT" and
+                "partNumber=" in split.query and query != split.query):
+            self.reply(400, "InvalidArgument", "injected by faultproxy")
+            return
+        if self.command == "DELETE" and query != split.query:
+            with LOCK:
+                LONG_IDS.pop(urllib.parse.unquote(
+                    split.query.split("uploadId=", 1)[1].split("&")[0]), None)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.log(204)
+            return
+        fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        if self.command == "POST" and query != split.query and length:
+            new = upstream_complete(body)
+            if new is None:
+                self.reply(400, "InvalidPart", "one or more of the specified "
+                           "parts could not be found: an ETag arrived "
+                           "changed")
+                return
+            if new != body:
+                body = new
+                fwd = {k: v for k, v in fwd.items() if k.lower() not in
+                       ("content-length", "x-amz-content-sha256")}
+                fwd["Content-Length"] = str(len(body))
+                fwd["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+        path = split.path + ("?" + query if query else "")
         up = http.client.HTTPConnection(self.server.opts.upstream, timeout=60)
         try:
-            up.request(self.command, self.path, body=body if length else None,
-                       headers={k: v for k, v in self.headers.items()
-                                if k.lower() not in HOP})
+            up.request(self.command, path, body=body if length else None,
+                       headers=fwd)
             resp = up.getresponse()
             data = resp.read()
         except OSError:
@@ -199,10 +312,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         finally:
             up.close()
+        if (mode[0] == "longid" and self.command == "POST" and
+                resp.status == 200 and
+                re.search(r"(^|&)uploads(=|&|$)", split.query)):
+            data = self.lengthen_id(data)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() in HOP or k.lower() == "content-length":
                 continue
+            if (k.lower() == "etag" and mode[0] == "longid" and
+                    self.command == "PUT" and resp.status == 200 and
+                    "partNumber=" in split.query and query != split.query):
+                fake = long_etag(v)
+                with LOCK:
+                    LONG_ETAGS[fake] = v
+                v = fake
             self.send_header(k, v)
         self.send_header("Content-Length", resp.getheader("Content-Length") if head
                          else str(len(data)))
@@ -210,6 +334,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(data)
         self.log(resp.status)
+
+    def lengthen_id(self, data):
+        """The InitiateMultipartUploadResult data with a long UploadId."""
+        m = re.search(rb"<UploadId>([^<]*)</UploadId>", data)
+        if not m:
+            return data
+        real = xml.sax.saxutils.unescape(m.group(1).decode())
+        fake = long_id(real)
+        with LOCK:
+            LONG_IDS[fake] = real
+        return (data[:m.start(1)] + xml.sax.saxutils.escape(fake).encode() +
+                data[m.end(1):])
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = forward
 

@@ -8,7 +8,8 @@
 #   blob and dedup, listing with continuation tokens, a cold-cache mount
 #   (diff, sha256sum, partial reads), verify, gc, writes with the server
 #   down (clean EIO, log unchanged), 500s then recovery, a stalled server
-#   (bounded), and migration local -> s3 -> local.
+#   (bounded), long UploadIds and ETags (upload, completion, abort), and
+#   migration local -> s3 -> local.
 #
 # The mount parts are skipped only when /dev/fuse is missing.  Prints
 # "N passed, N failed"; exits 1 on any failure.
@@ -337,6 +338,45 @@ for n in 1 2; do
   fi
   check "fault $n fails cleanly" grep -q "^cora: " "$TMP/err"
 done
+
+# ---- 4b. long UploadIds and ETags ----------------------------------------------
+# S3 sets no small bound on an UploadId or an ETag: the proxy swaps the
+# server's UploadId for one of about 700 bytes, most of them characters URI
+# encoding triples (2,000 bytes in the query), and each part's ETag for one
+# of about 450, and maps them back on the requests naming them (404
+# NoSuchUpload, 400 InvalidPart when one arrives changed).
+
+head -c $((11 * 1024 * 1024)) /dev/urandom >"$TMP/long-id.bin"   # 3 parts
+LONGSHA=$(sha256sum "$TMP/long-id.bin" | cut -d' ' -f1)
+ctl longid
+: >"$PLOG"
+c dataset ingest ds1 "$TMP/long-id.bin" || fail "ingest with a long UploadId: $(cat "$TMP/err")"
+ctl ok
+check "the upload got a long UploadId" grep -q "^POST .*${LONGSHA:2}?uploads= 200" "$PLOG"
+check "its 3 parts went up under it, whole" \
+  test "$(grep -c "${LONGSHA:2}?partNumber=.*&uploadId=corafsLongId.*end 200" "$PLOG")" = 3
+check "it was completed under it, with the parts' long ETags" \
+  grep -q "^POST .*${LONGSHA:2}?uploadId=corafsLongId.*end 200" "$PLOG"
+check "no request named a changed UploadId" bash -c "! grep -q 'uploadId=.* 404$' '$PLOG'"
+check "the stored object has the blob's sha256" test "$(sha256sum \
+  "$DATA/$BUCKET/corafs/t1/sha256/${LONGSHA:0:2}/${LONGSHA:2}._S3rver_object" | cut -d' ' -f1)" = "$LONGSHA"
+c dataset verify ds1 || fail "verify after a long UploadId: $(cat "$TMP/out" "$TMP/err")"
+
+# a part refused under a long UploadId: the upload is aborted under it
+head -c $((11 * 1024 * 1024)) /dev/urandom >"$TMP/long-abort.bin"
+ABORTSHA=$(sha256sum "$TMP/long-abort.bin" | cut -d' ' -f1)
+ctl longid abort
+: >"$PLOG"
+if c dataset ingest ds1 "$TMP/long-abort.bin"; then
+  fail "ingest succeeded with its parts refused"
+else
+  ok
+  check "the refusal is reported" grep -q "s3: PUT blob $ABORTSHA part [0-9]*: 400 InvalidArgument" "$TMP/err"
+fi
+ctl ok
+check "the upload was aborted under its long UploadId" \
+  grep -q "^DELETE .*${ABORTSHA:2}?uploadId=corafsLongId.*end 204" "$PLOG"
+check "no object was left" test ! -e "$DATA/$BUCKET/corafs/t1/sha256/${ABORTSHA:0:2}/${ABORTSHA:2}._S3rver_object"
 
 # ---- 5. gc removes exactly the unreferenced objects ---------------------------
 

@@ -402,6 +402,61 @@ static void test_uri_encode_and_list_query(void **state)
 	free(s);
 }
 
+/* An UploadId has no small bound: a 700-byte one of characters that URI
+ * encoding triples makes a query of more than 2,000 bytes, whole. */
+static void test_upload_query__any_length(void **state)
+{
+	char id[701], *s, *want;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 700; i++)
+		id[i] = "+/= "[i % 4];
+	id[700] = '\0';
+	assert_int_equal(s3_upload_query(&s, id, 0), 0);
+	assert_int_equal(strlen(s), strlen("uploadId=") + 3 * 700);
+	want = s3_uri_encode(id, false);
+	assert_string_equal(s + strlen("uploadId="), want);
+	free(s);
+	/* names sorted: partNumber < uploadId */
+	assert_int_equal(s3_upload_query(&s, id, 10000), 0);
+	assert_int_equal(strncmp(s, "partNumber=10000&uploadId=", 26), 0);
+	assert_string_equal(s + 26, want);
+	free(s);
+	free(want);
+	assert_int_equal(s3_upload_query(&s, "VXBs+/=", 1), 0);
+	assert_string_equal(s, "partNumber=1&uploadId=VXBs%2B%2F%3D");
+	free(s);
+}
+
+/* Past S3_UPLOAD_ID_MAX the URL would near libcurl's limit: refused with
+ * a message saying so, never cut. */
+static void test_xml_upload_id__refuses_too_long(void **state)
+{
+	static const char head[] = "<InitiateMultipartUploadResult><UploadId>";
+	static const char tail[] = "</UploadId></InitiateMultipartUploadResult>";
+	size_t n = S3_UPLOAD_ID_MAX, hl = strlen(head), tl = strlen(tail);
+	char *xml = malloc(hl + n + 1 + tl + 1), *id = NULL;
+
+	(void)state;
+	assert_non_null(xml);
+	memcpy(xml, head, hl);
+	memset(xml + hl, 'a', n);
+	memcpy(xml + hl + n, tail, tl + 1);
+	/* at the bound: taken whole */
+	assert_int_equal(s3_xml_upload_id(xml, hl + n + tl, &id), 0);
+	assert_int_equal(strlen(id), n);
+	free(id);
+	/* one byte more: refused */
+	memset(xml + hl, 'a', n + 1);
+	memcpy(xml + hl + n + 1, tail, tl + 1);
+	id = NULL;
+	assert_int_equal(s3_xml_upload_id(xml, hl + n + 1 + tl, &id), CORA_EIO);
+	assert_null(id);
+	assert_non_null(strstr(cora_error_last(), "UploadId of 1048577 bytes"));
+	free(xml);
+}
+
 /* ---- credentials ---------------------------------------------------- */
 
 static char dir[64];
@@ -485,6 +540,32 @@ static void test_creds__catalog_file(void **state)
 	assert_null(cr.token);
 	assert_non_null(strstr(cr.source, "/credentials"));
 	s3_creds_release(&cr);
+}
+
+/* A session token has no documented bound: a long one is read whole,
+ * not cut at a line buffer (the rest then read as another line). */
+static void test_creds__long_token_whole(void **state)
+{
+	struct s3_creds cr;
+	size_t n = 10000, i;
+	char *text = malloc(n + 100), *p;
+
+	(void)state;
+	assert_non_null(text);
+	creds_env_clear();
+	p = text + sprintf(text, "access_key_id = K1\nsecret_access_key = S1\n"
+			   "session_token = ");
+	for (i = 0; i < n; i++)
+		*p++ = "AB+/="[i % 5];
+	strcpy(p, "\n");
+	write_file("credentials", text, 0600);
+	assert_int_equal(s3_creds_load(&cr, dir), 0);
+	assert_non_null(cr.token);
+	assert_int_equal(strlen(cr.token), n);
+	assert_memory_equal(cr.token, text + (p - text) - n, n);
+	assert_string_equal(cr.secret_key, "S1");
+	s3_creds_release(&cr);
+	free(text);
 }
 
 static void test_creds__refuses_readable_file(void **state)
@@ -589,6 +670,38 @@ static void test_store__check_refuses_before_use(void **state)
 	json_decref(cfg);
 }
 
+/* A cache folder that leaves too little room below it for the names the
+ * cache builds (up to 114 bytes more) is refused, not cut: a chunk named
+ * ".../12" for ".../123" would be another chunk. */
+static void test_cache__refuses_folder_name_too_long(void **state)
+{
+	struct cora_blobstore *next = NULL, *bs = NULL;
+	char blobs[128], *cache = malloc(4096);
+	size_t n;
+
+	(void)state;
+	assert_non_null(cache);
+	snprintf(blobs, sizeof(blobs), "%s/blobs", dir);
+	/* a folder that exists, 3,990 bytes long, in components of 200 */
+	n = (size_t)snprintf(cache, 4096, "%s", dir);
+	while (n < 3990) {
+		size_t k = 3990 - n - 1 < 200 ? 3990 - n - 1 : 200;
+		cache[n++] = '/';
+		memset(cache + n, 'c', k);
+		n += k;
+		cache[n] = '\0';
+		assert_int_equal(mkdir(cache, 0700), 0);
+	}
+	assert_int_equal(strlen(cache), 3990);
+	assert_int_equal(cora_blob_local_open(&next, blobs), 0);
+	assert_int_equal(cora_blob_cache_open(&bs, cache, next, 1 << 20,
+					      1 << 20, 1), CORA_EINVALID);
+	assert_null(bs);
+	assert_non_null(strstr(cora_error_last(), "its name is 3990 bytes "
+			       "long, more than the 3968 allowed"));
+	free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,13 +722,17 @@ int main(void)
 		cmocka_unit_test(test_config__refuses_bad_values),
 		cmocka_unit_test(test_size_parse),
 		cmocka_unit_test(test_uri_encode_and_list_query),
+		cmocka_unit_test(test_upload_query__any_length),
+		cmocka_unit_test(test_xml_upload_id__refuses_too_long),
 		cmocka_unit_test(test_creds__environment_first),
 		cmocka_unit_test(test_creds__catalog_file),
+		cmocka_unit_test(test_creds__long_token_whole),
 		cmocka_unit_test(test_creds__refuses_readable_file),
 		cmocka_unit_test(test_creds__bad_file_never_echoes),
 		cmocka_unit_test(test_creds__home_profile_and_none),
 		cmocka_unit_test(test_store__no_credentials_says_how),
 		cmocka_unit_test(test_store__check_refuses_before_use),
+		cmocka_unit_test(test_cache__refuses_folder_name_too_long),
 	};
 	int rc;
 

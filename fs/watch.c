@@ -17,22 +17,69 @@
 #include "fs/inode.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #define POLL_MS 200
+#define SEEN_SLOTS 4096 /* notifications remembered per scan */
+
+/* What one scan already told the kernel.  Every event of a scan is
+ * committed before the scan starts, so a second identical notice in the
+ * same scan says nothing new (whatever the kernel looked up in between
+ * already saw the state after all of them); a cp -r of 1,000 files
+ * would otherwise send the same dataset's folder and generated files
+ * 1,000 times.  Open addressing over a 64-bit hash of (kind, inode,
+ * name) (a collision, which would skip one notice, has odds near 2^-40
+ * per scan); a full table simply stops remembering. */
+struct seen {
+	uint64_t slot[SEEN_SLOTS]; /* 0: empty */
+	unsigned used;
+};
+
+static struct seen seen; /* the watcher thread's alone */
+
+static bool seen_before(uint64_t key)
+{
+	unsigned i;
+
+	key |= 1; /* never 0 */
+	for (i = (unsigned)(key % SEEN_SLOTS); seen.slot[i];
+	     i = (i + 1) % SEEN_SLOTS)
+		if (seen.slot[i] == key)
+			return true;
+	if (seen.used + 1 >= SEEN_SLOTS)
+		return false;
+	seen.slot[i] = key;
+	seen.used++;
+	return false;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x100000001b3ull; /* FNV-1a step, 64 bit */
+}
 
 static void inval_inode(struct corafs *fs, fuse_ino_t ino)
 {
-	fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	if (!seen_before(mix(mix(0xcbf29ce484222325ull, 'i'), ino)))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 }
 
 static void inval_entry(struct corafs *fs, fuse_ino_t parent,
 			const char *name)
 {
-	fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+	uint64_t h = mix(mix(0xcbf29ce484222325ull, 'e'), parent);
+	const char *c;
+
+	for (c = name; *c; c++)
+		h = mix(h, (unsigned char)*c);
+	if (!seen_before(h))
+		fuse_lowlevel_notify_inval_entry(fs->se, parent, name,
+						 strlen(name));
 }
 
 /* The fuse inode of the folder holding path, and the last component. */
@@ -147,6 +194,7 @@ static void *watch_main(void *arg)
 		nanosleep(&ts, NULL);
 		if (cora_store_head(cat, &head) != 0 || head <= fs->head)
 			continue;
+		memset(&seen, 0, sizeof(seen));
 		cora_store_scan(cat, NULL, fs->head, on_event, fs);
 		inval_inode(fs, fs_ino(FS_TAG_FIXED, FS_README, 0));
 		inval_inode(fs, fs_ino(FS_TAG_FIXED, FS_EVENTS, 0));
@@ -167,6 +215,7 @@ int fs_watch_start(struct corafs *fs)
 		return -1;
 	/* the newest event's time is the mtime of the fixed folders */
 	fs->head = head > 0 ? head - 1 : 0;
+	memset(&seen, 0, sizeof(seen));
 	cora_store_scan(cat, NULL, fs->head, on_event, fs);
 	fs->head = head;
 	fs->stopping = false;

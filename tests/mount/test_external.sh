@@ -3,7 +3,7 @@
 # show in the mount within one second (DESIGN 1), even where the kernel
 # had cached the old answer (names, negative names, attributes, pages,
 # generated files): create, ingest, re-ingest, rm, mkdir, promote,
-# discard.
+# discard, and a burst of changes within one poll of the log.
 #
 #     test_external.sh CORA CORAFS
 CORA=$(realpath "$1")
@@ -133,6 +133,22 @@ within "ext2 gone from ls" not_listed "$DS" ext2
 within "stat ext2 fails (positive entry dropped)" gone "$DS/ext2"
 within "README.txt counts it out" readme_says $((ndatasets + 1))
 within ".cora/events.jsonl ends with DatasetDiscarded" last_event_is DatasetDiscarded
+
+# ---- a burst: several changes in one poll of the log, each one seen ---------------------------
+mkdir -p "$TMP/burst"
+for f in a b c d; do echo "$f" >"$TMP/burst/$f"; done
+c dataset create ext3 >/dev/null
+c -q dataset ingest ext3 "$TMP/burst" >/dev/null
+sleep 0.5
+for f in a b c d; do cat "$DS/ext3/$f" >/dev/null 2>&1 || fail "ext3/$f not visible"; done
+echo "cora dataset rm ext3 a, b, c in a burst"
+c dataset rm ext3 a >/dev/null && c dataset rm ext3 b >/dev/null && change c dataset rm ext3 c
+within "ext3/a gone" gone "$DS/ext3/a"
+within "ext3/b gone" gone "$DS/ext3/b"
+within "ext3/c gone" gone "$DS/ext3/c"
+within "ro-crate-metadata.json of ext3 lists only d" eval \
+  '! grep -q "\"a\"\|\"b\"\|\"c\"" "$DS/ext3/ro-crate-metadata.json" && grep -q "\"d\"" "$DS/ext3/ro-crate-metadata.json"'
+cat "$DS/ext3/d" >/dev/null 2>&1 && ok || fail "ext3/d went too"
 
 # ---- an asset registered outside ----------------------------------------------------------
 stat "$MNT/assets/Detector2" >/dev/null 2>&1

@@ -579,6 +579,20 @@ static json_t *tree_payload(struct cora_ctx *ctx, const char *path,
 	return p;
 }
 
+/* Emits a file-tree event on path with nothing more to say than key = v
+ * (v taken; no member when key is NULL). */
+static int emit_tree(struct cora_emit *out, const char *type,
+		     const char *by_key, struct cora_ctx *ctx,
+		     const char *path, const char *key, json_t *v)
+{
+	bool bad = false;
+	json_t *p = tree_payload(ctx, path, &bad);
+
+	if (key)
+		cora_json_put(p, key, v, &bad);
+	return cora_emit_by(out, type, p, by_key, ctx, bad);
+}
+
 /* An owner id of the command (uid or gid), copied into the payload. */
 static int put_owner(json_t *p, const json_t *cmd, const char *key,
 		     bool *bad)
@@ -613,6 +627,38 @@ static int put_ino(json_t *p, const json_t *cmd, bool *bad)
 				      "inode number must be a reserved one");
 	cora_json_put(p, "ino", json_integer(json_integer_value(v)), bad);
 	return 0;
+}
+
+/* A new node may go at path: its parent is a folder, nothing is there. */
+static int need_free(struct cora_ctx *ctx, const json_t *state,
+		     const char *path)
+{
+	struct cora_node_info info;
+	bool found;
+	int rc;
+
+	if ((rc = need_parent(ctx, state, path)) ||
+	    (rc = find_node(&found, ctx, state, path, &info)))
+		return rc;
+	if (found)
+		return cora_error_set(CORA_EEXISTS,
+				      "'%s' already exists in dataset '%s'",
+				      path, cora_label(state));
+	return 0;
+}
+
+/* Emits the event p (taken) that creates a node, with the command's
+ * owner and reserved inode number. */
+static int emit_added(struct cora_emit *out, const char *type, json_t *p,
+		      bool bad, const json_t *cmd, struct cora_ctx *ctx)
+{
+	int rc;
+
+	if ((rc = put_ino(p, cmd, &bad))) {
+		json_decref(p);
+		return rc;
+	}
+	return cora_emit_by(out, type, p, "added_by", ctx, bad);
 }
 
 static int decide_put_file(const json_t *state, const json_t *cmd,
@@ -654,25 +700,18 @@ static int decide_put_file(const json_t *state, const json_t *cmd,
 	cora_json_put(p, "size", json_integer(size), &bad);
 	cora_json_put(p, "mode", json_integer(mode), &bad);
 	cora_json_put(p, "mtime_ns", json_integer(mtime), &bad);
-	if (!found && (rc = put_ino(p, cmd, &bad))) {
-		json_decref(p);
-		return rc;
-	}
-	return found ? cora_emit_by(out, "DatasetFileReplaced", p,
-				    "replaced_by",
-			       ctx, bad) :
-		       cora_emit_by(out, "DatasetFileAdded", p, "added_by", ctx,
-			       bad);
+	if (found)
+		return cora_emit_by(out, "DatasetFileReplaced", p,
+				    "replaced_by", ctx, bad);
+	return emit_added(out, "DatasetFileAdded", p, bad, cmd, ctx);
 }
 
 static int decide_add_symlink(const json_t *state, const json_t *cmd,
 			      struct cora_ctx *ctx, struct cora_emit *out)
 {
-	struct cora_node_info info;
 	const char *path, *target;
 	json_int_t mtime;
 	size_t n;
-	bool found;
 	bool bad = false;
 	json_t *p;
 	int rc;
@@ -690,22 +729,12 @@ static int decide_add_symlink(const json_t *state, const json_t *cmd,
 	if (!cora_utf8_valid(target, n))
 		return cora_error_set(CORA_EINVALID,
 				      "link target is not valid UTF-8 text");
-	if ((rc = need_parent(ctx, state, path)) ||
-	    (rc = find_node(&found, ctx, state, path, &info)))
+	if ((rc = need_free(ctx, state, path)))
 		return rc;
-	if (found)
-		return cora_error_set(CORA_EEXISTS,
-				      "'%s' already exists in dataset '%s'",
-				      path, cora_label(state));
 	p = tree_payload(ctx, path, &bad);
 	cora_json_put(p, "target", json_string(target), &bad);
 	cora_json_put(p, "mtime_ns", json_integer(mtime), &bad);
-	if ((rc = put_ino(p, cmd, &bad))) {
-		json_decref(p);
-		return rc;
-	}
-	return cora_emit_by(out, "DatasetSymlinkAdded", p, "added_by", ctx,
-			    bad);
+	return emit_added(out, "DatasetSymlinkAdded", p, bad, cmd, ctx);
 }
 
 static int folder_children(int64_t *count, struct cora_ctx *ctx,
@@ -780,8 +809,6 @@ static int decide_remove(const json_t *state, const json_t *cmd,
 {
 	struct cora_node_info info;
 	const char *path;
-	bool bad = false;
-	json_t *p;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
@@ -792,18 +819,15 @@ static int decide_remove(const json_t *state, const json_t *cmd,
 		return cora_error_set(CORA_EISDIR,
 				      "'%s' is a folder in dataset '%s'", path,
 				      cora_label(state));
-	p = tree_payload(ctx, path, &bad);
-	return cora_emit_by(out, "DatasetFileRemoved", p, "removed_by", ctx,
-			    bad);
+	return emit_tree(out, "DatasetFileRemoved", "removed_by", ctx, path,
+			 NULL, NULL);
 }
 
 static int decide_add_folder(const json_t *state, const json_t *cmd,
 			     struct cora_ctx *ctx, struct cora_emit *out)
 {
-	struct cora_node_info info;
 	const char *path;
 	json_int_t mode, mtime;
-	bool found;
 	bool bad = false;
 	json_t *p;
 	int rc;
@@ -812,21 +836,12 @@ static int decide_add_folder(const json_t *state, const json_t *cmd,
 	    (rc = arg_path(&path, cmd, "path", false)) ||
 	    (rc = arg_mode(&mode, cmd, 0755)) ||
 	    (rc = arg_mtime(&mtime, cmd, ctx, false)) ||
-	    (rc = need_parent(ctx, state, path)) ||
-	    (rc = find_node(&found, ctx, state, path, &info)))
+	    (rc = need_free(ctx, state, path)))
 		return rc;
-	if (found)
-		return cora_error_set(CORA_EEXISTS,
-				      "'%s' already exists in dataset '%s'",
-				      path, cora_label(state));
 	p = tree_payload(ctx, path, &bad);
 	cora_json_put(p, "mode", json_integer(mode), &bad);
 	cora_json_put(p, "mtime_ns", json_integer(mtime), &bad);
-	if ((rc = put_ino(p, cmd, &bad))) {
-		json_decref(p);
-		return rc;
-	}
-	return cora_emit_by(out, "DatasetFolderAdded", p, "added_by", ctx, bad);
+	return emit_added(out, "DatasetFolderAdded", p, bad, cmd, ctx);
 }
 
 static int decide_remove_folder(const json_t *state, const json_t *cmd,
@@ -835,8 +850,6 @@ static int decide_remove_folder(const json_t *state, const json_t *cmd,
 	struct cora_node_info info;
 	const char *path;
 	int64_t count;
-	bool bad = false;
-	json_t *p;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
@@ -860,32 +873,8 @@ static int decide_remove_folder(const json_t *state, const json_t *cmd,
 		return cora_error_set(CORA_ENOTEMPTY,
 				      "folder '%s' of dataset '%s' is not "
 				      "empty", path, cora_label(state));
-	p = tree_payload(ctx, path, &bad);
-	return cora_emit_by(out, "DatasetFolderRemoved", p, "removed_by", ctx,
-			    bad);
-}
-
-static int decide_set_mode(const json_t *state, const json_t *cmd,
-			   struct cora_ctx *ctx, struct cora_emit *out)
-{
-	struct cora_node_info info;
-	const char *path;
-	json_int_t mode;
-	bool bad = false;
-	json_t *p;
-	int rc;
-
-	if ((rc = tree_writable(state, ctx)) ||
-	    (rc = arg_path(&path, cmd, "path", true)) ||
-	    (rc = arg_mode(&mode, cmd, -1)) ||
-	    (rc = need_node(ctx, state, path, &info)))
-		return rc;
-	if (info.mode == (uint32_t)mode)
-		return 0;
-	p = tree_payload(ctx, path, &bad);
-	cora_json_put(p, "mode", json_integer(mode), &bad);
-	return cora_emit_by(out, "DatasetModeChanged", p, "changed_by", ctx,
-			    bad);
+	return emit_tree(out, "DatasetFolderRemoved", "removed_by", ctx, path,
+			 NULL, NULL);
 }
 
 static int decide_set_owner(const json_t *state, const json_t *cmd,
@@ -918,27 +907,39 @@ static int decide_set_owner(const json_t *state, const json_t *cmd,
 			    bad);
 }
 
-static int decide_set_mtime(const json_t *state, const json_t *cmd,
-			    struct cora_ctx *ctx, struct cora_emit *out)
+/* set_mode and set_mtime: one attribute of an existing node, the root
+ * included; setting it to what it is emits nothing. */
+static int set_attr(bool mode, const json_t *state, const json_t *cmd,
+		    struct cora_ctx *ctx, struct cora_emit *out)
 {
 	struct cora_node_info info;
 	const char *path;
-	json_int_t mtime;
-	bool bad = false;
-	json_t *p;
+	json_int_t v;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
 	    (rc = arg_path(&path, cmd, "path", true)) ||
-	    (rc = arg_mtime(&mtime, cmd, ctx, true)) ||
+	    (rc = mode ? arg_mode(&v, cmd, -1) :
+		  arg_mtime(&v, cmd, ctx, true)) ||
 	    (rc = need_node(ctx, state, path, &info)))
 		return rc;
-	if (info.mtime_ns == mtime)
+	if (mode ? info.mode == (uint32_t)v : info.mtime_ns == v)
 		return 0;
-	p = tree_payload(ctx, path, &bad);
-	cora_json_put(p, "mtime_ns", json_integer(mtime), &bad);
-	return cora_emit_by(out, "DatasetMtimeChanged", p, "changed_by", ctx,
-			    bad);
+	return emit_tree(out, mode ? "DatasetModeChanged" :
+			 "DatasetMtimeChanged", "changed_by", ctx, path,
+			 mode ? "mode" : "mtime_ns", json_integer(v));
+}
+
+static int decide_set_mode(const json_t *state, const json_t *cmd,
+			   struct cora_ctx *ctx, struct cora_emit *out)
+{
+	return set_attr(true, state, cmd, ctx, out);
+}
+
+static int decide_set_mtime(const json_t *state, const json_t *cmd,
+			    struct cora_ctx *ctx, struct cora_emit *out)
+{
+	return set_attr(false, state, cmd, ctx, out);
 }
 
 /* Decoded length of strict base64 (RFC 4648 section 4, padded), or -1. */
@@ -1023,8 +1024,6 @@ static int decide_remove_xattr(const json_t *state, const json_t *cmd,
 {
 	struct cora_node_info info;
 	const char *path, *name;
-	bool bad = false;
-	json_t *p;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
@@ -1032,10 +1031,8 @@ static int decide_remove_xattr(const json_t *state, const json_t *cmd,
 	    (rc = xattr_name(&name, cmd)) ||
 	    (rc = need_node(ctx, state, path, &info)))
 		return rc;
-	p = tree_payload(ctx, path, &bad);
-	cora_json_put(p, "name", json_string(name), &bad);
-	return cora_emit_by(out, "DatasetXattrRemoved", p, "removed_by", ctx,
-			    bad);
+	return emit_tree(out, "DatasetXattrRemoved", "removed_by", ctx, path,
+			 "name", json_string(name));
 }
 
 /* ---- promote, demote, discard ----------------------------------------- */
@@ -1143,6 +1140,34 @@ static int promote_guards(const json_t *state, struct cora_ctx *ctx)
 	return 0;
 }
 
+/* The intent axis: `verb` takes a dataset that is not Discarded from
+ * intent `from` to `to`; `tail` ends the message for any other intent. */
+static int need_intent(const json_t *state, const struct cora_ctx *ctx,
+		       const char *verb, const char *from, const char *to,
+		       const char *tail)
+{
+	const char *label;
+	int rc;
+
+	if ((rc = need_state(state, ctx)))
+		return rc;
+	label = cora_label(state);
+	if (cora_json_is(state, "status", "Discarded"))
+		return cora_error_set(CORA_ESTATE,
+				      "cannot %s dataset '%s': it is "
+				      "Discarded", verb, label);
+	if (cora_json_is(state, "intent", to))
+		return cora_error_set(CORA_ESTATE,
+				      "cannot %s dataset '%s': it is "
+				      "already %s", verb, label, to);
+	if (!cora_json_is(state, "intent", from))
+		return cora_error_set(CORA_ESTATE,
+				      "cannot %s dataset '%s': it is %s%s",
+				      verb, label,
+				      cora_json_str(state, "intent"), tail);
+	return 0;
+}
+
 static int decide_promote(const json_t *state, const json_t *cmd,
 			  struct cora_ctx *ctx, struct cora_emit *out)
 {
@@ -1154,21 +1179,10 @@ static int decide_promote(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = need_intent(state, ctx, "promote", "Trial", "Production",
+			      "")))
 		return rc;
 	label = cora_label(state);
-	if (cora_json_is(state, "status", "Discarded"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot promote dataset '%s': it is "
-				      "Discarded", label);
-	if (cora_json_is(state, "intent", "Production"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot promote dataset '%s': it is "
-				      "already Production", label);
-	if (!cora_json_is(state, "intent", "Trial"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot promote dataset '%s': it is %s",
-				      label, cora_json_str(state, "intent"));
 	if ((rc = promote_guards(state, ctx)) ||
 	    (rc = cora_arg_str(&in_reason, cmd, "reason", "reason")) ||
 	    (rc = cora_text_reason(&reason, in_reason)))
@@ -1218,25 +1232,12 @@ static int emit_reason_event(const json_t *cmd, struct cora_ctx *ctx,
 static int decide_demote(const json_t *state, const json_t *cmd,
 			 struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const char *label;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = need_intent(state, ctx, "demote", "Production",
+			      "Retracted",
+			      ", not Production (discard it instead)")))
 		return rc;
-	label = cora_label(state);
-	if (cora_json_is(state, "status", "Discarded"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot demote dataset '%s': it is "
-				      "Discarded", label);
-	if (cora_json_is(state, "intent", "Retracted"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot demote dataset '%s': it is "
-				      "already Retracted", label);
-	if (!cora_json_is(state, "intent", "Production"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot demote dataset '%s': it is %s, "
-				      "not Production (discard it instead)",
-				      label, cora_json_str(state, "intent"));
 	return emit_reason_event(cmd, ctx, out, "DatasetDemoted",
 				 "demoted_by");
 }

@@ -80,14 +80,6 @@ static int opt_bounded(char **out, const json_t *obj, const char *key,
 	return cora_text_bounded(out, s, 1, max, what);
 }
 
-static int need_state(const json_t *state, const struct cora_ctx *ctx)
-{
-	if (!state)
-		return cora_error_set(CORA_ENOTFOUND, "asset '%s' does not exist",
-				      ctx->stream_id ? ctx->stream_id : "?");
-	return 0;
-}
-
 static bool decommissioned(const json_t *state)
 {
 	const char *l = cora_json_str(state, "lifecycle");
@@ -509,7 +501,7 @@ static int transition(const struct transition *t, const json_t *state,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "asset")))
 		return rc;
 	lifecycle = cora_json_str(state, "lifecycle");
 	if (!cora_one_of(lifecycle, t->from))
@@ -578,7 +570,7 @@ static int condition(const struct condition *c, const json_t *state,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "asset")))
 		return rc;
 	/* The reason is checked even when nothing happens: a bad command
 	 * stays bad whatever the asset's condition. */
@@ -659,7 +651,7 @@ static int decide_relocate(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "asset")))
 		return rc;
 	from = cora_json_str(state, "parent_id");
 	self = cora_json_str(state, "id");
@@ -714,7 +706,7 @@ static int decide_add_family(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "add a family to")) ||
 	    (rc = cora_arg_opt_str(&ref, cmd, "family", "family")) ||
 	    (rc = cora_resolve(ctx, "Family", "family", ref, &fam)))
@@ -746,7 +738,7 @@ static int decide_remove_family(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "remove a family from")) ||
 	    (rc = cora_arg_opt_str(&ref, cmd, "family", "family")))
 		return rc;
@@ -778,7 +770,7 @@ static int decide_add_owner(const json_t *state, const json_t *cmd,
 	json_t *owner, *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "add an owner to")) ||
 	    (rc = parse_owner(&owner, json_object_get(cmd, "owner"))))
 		return rc;
@@ -805,7 +797,7 @@ static int decide_remove_owner(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "remove an owner from")) ||
 	    (rc = cora_text_bounded(&name, cora_json_str(cmd, "owner_name"),
 				    1, 255, "owner name")))
@@ -834,7 +826,7 @@ static int alternate(bool add, const json_t *state, const json_t *cmd,
 	bool has;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, add ? "add an alternate identifier to" :
 			    "remove an alternate identifier from")) ||
 	    (rc = parse_alternate(&alt, cmd)))
@@ -882,7 +874,7 @@ static int decide_assign_pid(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "assign a persistent id to")))
 		return rc;
 	pid = json_object_get(state, "persistent_id");

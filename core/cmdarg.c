@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "core/uuid.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- command arguments ------------------------------------------------ */
@@ -245,4 +246,42 @@ int cora_check_slug(struct cora_ctx *ctx, const char *stream_type,
 		return cora_error_set(CORA_EEXISTS, "%s '%s' already exists",
 				      what, slug);
 	return rc == CORA_ENOTFOUND ? 0 : rc;
+}
+
+int cora_need_state(const json_t *state, const struct cora_ctx *ctx,
+		    const char *noun)
+{
+	if (!state)
+		return cora_error_set(CORA_ENOTFOUND, "%s '%s' does not exist",
+				      noun,
+				      ctx->stream_id ? ctx->stream_id : "?");
+	return 0;
+}
+
+int cora_decide_deprecate(const json_t *state, const json_t *cmd,
+			  struct cora_ctx *ctx, struct cora_emit *out,
+			  const char *noun, const char *id_key,
+			  const char *type)
+{
+	const char *raw;
+	char *reason = NULL;
+	json_t *p;
+	int rc;
+
+	if ((rc = cora_need_state(state, ctx, noun)))
+		return rc;
+	if (cora_json_is(state, "status", "Deprecated"))
+		return cora_error_set(CORA_ESTATE,
+				      "cannot deprecate %s '%s': it is "
+				      "Deprecated", noun,
+				      cora_label_named(state));
+	if ((rc = cora_arg_opt_str(&raw, cmd, "reason", "reason")))
+		return rc;
+	if (raw && (rc = cora_text_reason(&reason, raw)))
+		return rc;
+	p = cora_payload_new(ctx, id_key);
+	if (p && reason)
+		json_object_set_new(p, "reason", json_string(reason));
+	free(reason);
+	return cora_emit(out, type, p);
 }

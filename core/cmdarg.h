@@ -101,6 +101,17 @@ const char *cora_label_named(const json_t *state);
  * the message: "<what> is missing", "<what> '<ref>' does not exist". */
 int cora_resolve(struct cora_ctx *ctx, const char *stream_type,
 		 const char *what, const char *ref, const json_t **st);
+/* Refuses a command on a stream that does not exist:
+ * "<noun> '<ctx->stream_id>' does not exist". */
+int cora_need_state(const json_t *state, const struct cora_ctx *ctx,
+		    const char *noun);
+/* The deprecation of a Model or Family (`noun`): refuses a missing or
+ * already Deprecated one, takes an optional "reason" and emits `type`
+ * on id_key. */
+int cora_decide_deprecate(const json_t *state, const json_t *cmd,
+			  struct cora_ctx *ctx, struct cora_emit *out,
+			  const char *noun, const char *id_key,
+			  const char *type);
 /* A slug for a new stream of stream_type: present, valid, not a UUID and
  * not taken; `what` ("asset", "model", ...) names the kind. */
 int cora_check_slug(struct cora_ctx *ctx, const char *stream_type,

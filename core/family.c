@@ -149,32 +149,8 @@ out:
 static int decide_deprecate(const json_t *state, const json_t *cmd,
 			    struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const json_t *raw;
-	const char *status;
-	char *reason = NULL;
-	json_t *p;
-	int rc;
-
-	if (!state)
-		return cora_error_set(CORA_ENOTFOUND,
-				      "family '%s' does not exist",
-				      ctx->stream_id ? ctx->stream_id : "?");
-	status = cora_json_str(state, "status");
-	if (status && strcmp(status, "Deprecated") == 0)
-		return cora_error_set(CORA_ESTATE,
-				      "cannot deprecate family '%s': it is "
-				      "Deprecated", cora_label_named(state));
-	raw = json_object_get(cmd, "reason");
-	if (raw && !json_is_null(raw) && !json_is_string(raw))
-		return cora_error_set(CORA_EINVALID, "reason must be text");
-	if (raw && !json_is_null(raw) &&
-	    (rc = cora_text_reason(&reason, json_string_value(raw))))
-		return rc;
-	p = cora_payload_new(ctx, "family_id");
-	if (p && reason)
-		json_object_set_new(p, "reason", json_string(reason));
-	free(reason);
-	return cora_emit(out, "FamilyDeprecated", p);
+	return cora_decide_deprecate(state, cmd, ctx, out, "family", "family_id",
+				     "FamilyDeprecated");
 }
 
 /* ---- evolvers ------------------------------------------------------------------ */

@@ -45,14 +45,6 @@ static const char *const identifier_types[] = { "ROR", "GRID", "ISNI", NULL };
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int need_state(const json_t *state, const struct cora_ctx *ctx)
-{
-	if (!state)
-		return cora_error_set(CORA_ENOTFOUND, "model '%s' does not exist",
-				      ctx->stream_id ? ctx->stream_id : "?");
-	return 0;
-}
-
 static bool deprecated(const json_t *state)
 {
 	const char *s = cora_json_str(state, "status");
@@ -228,7 +220,7 @@ static int family_change(bool add, const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "model")))
 		return rc;
 	if (deprecated(state))
 		return cora_error_set(CORA_ESTATE,
@@ -278,26 +270,8 @@ static int decide_remove_family(const json_t *state, const json_t *cmd,
 static int decide_deprecate(const json_t *state, const json_t *cmd,
 			    struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const char *raw;
-	char *reason = NULL;
-	json_t *p;
-	int rc;
-
-	if ((rc = need_state(state, ctx)))
-		return rc;
-	if (deprecated(state))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot deprecate model '%s': it is "
-				      "Deprecated", cora_label_named(state));
-	if ((rc = cora_arg_opt_str(&raw, cmd, "reason", "reason")))
-		return rc;
-	if (raw && (rc = cora_text_reason(&reason, raw)))
-		return rc;
-	p = cora_payload_new(ctx, "model_id");
-	if (p && reason)
-		json_object_set_new(p, "reason", json_string(reason));
-	free(reason);
-	return cora_emit(out, "ModelDeprecated", p);
+	return cora_decide_deprecate(state, cmd, ctx, out, "model", "model_id",
+				     "ModelDeprecated");
 }
 
 /* ---- evolvers ------------------------------------------------------------------ */

@@ -76,33 +76,23 @@ static int setup_families(void **st)
 
 static void test_family_define__reference_ids(void **st)
 {
-	static const struct { const char *name, *id; } v[] = {
-		{ "RotaryStage", "ac85e2a5-19f3-579f-8111-f71d7822f539" },
-		{ "Camera", "28608285-97cb-57ec-a20d-09c33a0dba33" },
-		{ "Scintillator", "27c4ed45-824d-5f7d-b0c9-f71f12efa7f9" },
-		{ "Hexapod", "dba71675-3e10-5d83-8dc9-445017549234" },
-		{ "LinearStage", "a3617f96-1d9d-52cc-b0e7-6c256a2e500e" },
-		{ "MotionController", "f540b3e6-e569-5945-9d45-c91f7afd715f" },
-		{ "Housing", "32360fac-50fc-51e1-a2c5-f229101c455f" },
-		{ "Objective", "95b8c999-d5c7-5c4c-abf7-9152e5820726" },
-	};
+	const struct fixture_family_id *v;
 	struct env *e = *st;
 	const json_t *p;
 	char cmd[120];
-	size_t i;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (v = fixture_family_ids; v->name; v++) {
 		fresh(e, "Family");
-		snprintf(cmd, sizeof(cmd), "{'name': '%s'}", v[i].name);
+		snprintf(cmd, sizeof(cmd), "{'name': '%s'}", v->name);
 		assert_int_equal(run(e, "family.define", J(cmd)), 0);
 		assert_int_equal(e->emitted, 1);
 		assert_string_equal(e->log.items[0].event_type, "FamilyDefined");
 		p = last_payload(e);
 		assert_keys(p, "family_id,name,affordances,occurred_at,slug");
-		assert_string_equal(cora_json_str(p, "family_id"), v[i].id);
-		assert_string_equal(cora_json_str(e->state, "id"), v[i].id);
+		assert_string_equal(cora_json_str(p, "family_id"), v->id);
+		assert_string_equal(cora_json_str(e->state, "id"), v->id);
 		/* A name that is a valid slug is the slug. */
-		assert_string_equal(cora_json_str(e->state, "slug"), v[i].name);
+		assert_string_equal(cora_json_str(e->state, "slug"), v->name);
 		assert_string_equal(cora_json_str(e->state, "status"), "Defined");
 		assert_replays(e);
 	}

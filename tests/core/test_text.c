@@ -61,6 +61,14 @@ static void assert_verdicts(int (*check)(const char *, const char *),
 			fail_msg("%s '%s': expected %d", what, v->text, v->rc);
 }
 
+/* buf as n times c (buf holds n + 1 bytes). */
+static const char *repeat(char *buf, char c, size_t n)
+{
+	memset(buf, c, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static void test_slug__rules(void **st)
 {
 	static const struct verdict v[] = {
@@ -75,11 +83,10 @@ static void test_slug__rules(void **st)
 	char long_slug[140];
 
 	assert_verdicts(cora_text_slug, "dataset", v);
-	memset(long_slug, 'a', 129);
-	long_slug[129] = 0;
-	assert_int_equal(cora_text_slug(long_slug, "dataset"), CORA_EINVALID);
-	long_slug[128] = 0;
-	assert_int_equal(cora_text_slug(long_slug, "dataset"), 0);
+	assert_int_equal(cora_text_slug(repeat(long_slug, 'a', 129), "dataset"),
+			 CORA_EINVALID);
+	assert_int_equal(cora_text_slug(repeat(long_slug, 'a', 128), "dataset"),
+			 0);
 }
 
 static void test_uri__blocks_schemes(void **st)
@@ -138,9 +145,8 @@ static void test_relpath__rules(void **st)
 	char big[300];
 
 	assert_verdicts(cora_text_relpath, "path", v);
-	memset(big, 'x', 256);
-	big[256] = 0;
-	assert_int_equal(cora_text_relpath(big, "path"), CORA_EINVALID);
+	assert_int_equal(cora_text_relpath(repeat(big, 'x', 256), "path"),
+			 CORA_EINVALID);
 }
 
 /* Reference 7.2: the deterministic ids of Models and Families. */

@@ -118,7 +118,7 @@ static int decide_record(const json_t *state, const json_t *cmd,
 			 struct cora_ctx *ctx, struct cora_emit *out)
 {
 	const char *ds_ref, *asset_ref, *run_ref = NULL, *status;
-	const json_t *dataset, *asset, *run = NULL, *v;
+	const json_t *dataset, *asset, *run = NULL;
 	char at[CORA_TIME_STRLEN];
 	json_t *settings = NULL, *evidence = NULL, *p;
 	bool bad = false;
@@ -128,9 +128,8 @@ static int decide_record(const json_t *state, const json_t *cmd,
 		return cora_error_set(CORA_EEXISTS,
 				      "acquisition '%s' already exists",
 				      ctx->stream_id);
-	v = json_object_get(cmd, "run");
-	if (v && !json_is_null(v) && !(run_ref = json_string_value(v)))
-		return cora_error_set(CORA_EINVALID, "run must be text");
+	if ((rc = cora_arg_opt_str(&run_ref, cmd, "run", "run")))
+		return rc;
 	if ((rc = cora_arg_str(&ds_ref, cmd, "dataset", "dataset")) ||
 	    (rc = cora_arg_str(&asset_ref, cmd, "asset", "asset")) ||
 	    (rc = captured_at(at, cmd, ctx)) ||

@@ -82,7 +82,7 @@ out:
 static int decide_define(const json_t *state, const json_t *cmd,
 			 struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const json_t *list, *v, *given;
+	const json_t *list, *v;
 	const char *slug = NULL;
 	char *name = NULL;
 	json_t *set = json_array(), *p;
@@ -118,17 +118,10 @@ static int decide_define(const json_t *state, const json_t *cmd,
 		cora_json_set_add(set, json_string_value(v));
 	}
 
-	given = json_object_get(cmd, "slug");
-	if (given && !json_is_null(given)) {
-		if (!json_is_string(given)) {
-			rc = cora_error_set(CORA_EINVALID,
-					    "family slug must be text");
-			goto out;
-		}
-		slug = json_string_value(given);
-	} else if (slug_like(name)) {
+	if ((rc = cora_arg_opt_str(&slug, cmd, "slug", "family slug")))
+		goto out;
+	if (!slug && slug_like(name))
 		slug = name;
-	}
 	if (slug && (rc = cora_check_slug(ctx, "Family", "family", slug)))
 		goto out;
 

@@ -258,6 +258,12 @@ void assert_fails(struct env *e, const char *name, json_t *cmd, int code,
 	assert_string_equal(cora_error_last(), message);
 }
 
+const json_t *last_payload(struct env *e)
+{
+	assert_true(e->log.n > 0);
+	return e->log.items[e->log.n - 1].payload;
+}
+
 void assert_replays(struct env *e)
 {
 	json_t *again = NULL;

@@ -94,6 +94,8 @@ int env_teardown(void **st);
 int run(struct env *e, const char *name, json_t *cmd);
 void assert_fails(struct env *e, const char *name, json_t *cmd, int code,
 		  const char *message);
+/* The payload of the last event kept (there must be one). */
+const json_t *last_payload(struct env *e);
 /* Folding the kept events again from nothing gives the same state. */
 void assert_replays(struct env *e);
 /* Defines a Family or Model (stream type `type`) with its derived id and

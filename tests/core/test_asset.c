@@ -354,7 +354,7 @@ static void test_asset_lifecycle__folds_to_decommissioned(void **st)
 		assert_string_equal(cora_json_str(e->state, "lifecycle"),
 				    steps[i].lifecycle);
 	}
-	last = e->log.items[e->log.n - 1].payload;
+	last = last_payload(e);
 	assert_keys(last, "asset_id,occurred_at,decommissioned_by");
 	assert_string_equal(cora_json_str(last, "decommissioned_by"), PRINCIPAL);
 	assert_keys(e->log.items[1].payload, "asset_id,occurred_at");
@@ -424,9 +424,9 @@ static void test_asset_condition__no_events_when_already_there(void **st)
 			     J("{'reason': ' hot pixel at (12, 42) '}")), 0);
 	assert_int_equal(e->emitted, 1);
 	assert_string_equal(cora_json_str(e->state, "condition"), "Degraded");
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,reason,occurred_at");
-	assert_string_equal(cora_json_str(e->log.items[e->log.n - 1].payload,
+	assert_string_equal(cora_json_str(last_payload(e),
 					  "reason"), "hot pixel at (12, 42)");
 	assert_int_equal(run(e, "asset.degrade", J("{'reason': 'again'}")), 0);
 	assert_int_equal(e->emitted, 0);
@@ -478,7 +478,7 @@ static void test_asset_relocate__records_both_parents(void **st)
 	register_camera(e);
 	assert_int_equal(run(e, "asset.relocate",
 		J("{'parent': 'DetectorTable', 'reason': 'moved to the rail'}")), 0);
-	p = e->log.items[e->log.n - 1].payload;
+	p = last_payload(e);
 	assert_string_equal(e->log.items[e->log.n - 1].event_type,
 			    "AssetRelocated");
 	assert_keys(p, "asset_id,from_parent_id,to_parent_id,reason,occurred_at");
@@ -557,7 +557,7 @@ static void test_asset_family__add_and_remove(void **st)
 	register_camera(e);
 	assert_int_equal(run(e, "asset.add_family", J("{'family': 'LinearStage'}")), 0);
 	assert_int_equal(run(e, "asset.add_family", J("{'family': 'Camera'}")), 0);
-	p = e->log.items[e->log.n - 1].payload;
+	p = last_payload(e);
 	assert_keys(p, "asset_id,family_id,occurred_at");
 	assert_string_equal(cora_json_str(p, "family_id"), CAMERA_FAMILY);
 	/* Sorted by id. */
@@ -621,7 +621,7 @@ static void test_asset_owner__add_and_remove(void **st)
 	assert_int_equal(run(e, "asset.add_owner",
 		J("{'owner': {'name': 'HZB', 'contact': 'instrument-data@hzb.de',"
 		  " 'identifier': 'https://ror.org/02aj13c28', 'identifier_type': 'ROR'}}")), 0);
-	p = e->log.items[e->log.n - 1].payload;
+	p = last_payload(e);
 	assert_string_equal(e->log.items[e->log.n - 1].event_type,
 			    "AssetOwnerAdded");
 	assert_keys(p, "asset_id,owner,occurred_at");
@@ -630,7 +630,7 @@ static void test_asset_owner__add_and_remove(void **st)
 	assert_int_equal(run(e, "asset.add_owner",
 		J("{'owner': {'name': 'Advanced Photon Source'}}")), 0);
 	assert_true(json_is_null(json_object_get(json_object_get(
-		e->log.items[e->log.n - 1].payload, "owner"), "contact")));
+		last_payload(e), "owner"), "contact")));
 	assert_string_equal(cora_json_str(json_array_get(json_object_get(
 		e->state, "owners"), 0), "name"), "Advanced Photon Source");
 	assert_fails(e, "asset.add_owner", J("{'owner': {'name': ' HZB '}}"),
@@ -643,7 +643,7 @@ static void test_asset_owner__add_and_remove(void **st)
 	assert_fails(e, "asset.add_owner", json_object(), CORA_EINVALID,
 		     "an owner must be an object with a name");
 	assert_int_equal(run(e, "asset.remove_owner", J("{'owner_name': 'HZB'}")), 0);
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,owner_name,occurred_at");
 	assert_int_equal(json_array_size(json_object_get(e->state, "owners")), 1);
 	assert_fails(e, "asset.remove_owner", J("{'owner_name': 'HZB'}"),
@@ -668,9 +668,9 @@ static void test_asset_alternate_id__add_and_remove(void **st)
 	register_camera(e);
 	assert_int_equal(run(e, "asset.add_alternate_id",
 			     J("{'kind': 'SerialNumber', 'value': '19173710'}")), 0);
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,alternate_identifier,occurred_at");
-	assert_keys(json_object_get(e->log.items[e->log.n - 1].payload,
+	assert_keys(json_object_get(last_payload(e),
 				    "alternate_identifier"), "kind,value");
 	assert_int_equal(run(e, "asset.add_alternate_id",
 			     J("{'kind': 'Other', 'value': '2bmSP1:'}")), 0);
@@ -730,7 +730,7 @@ static void test_asset_persistent_id__set_once(void **st)
 		     CORA_EINVALID, "persistent id is missing");
 	assert_int_equal(run(e, "asset.assign_persistent_id",
 		J("{'scheme': 'DOI', 'value': '10.0000/cora-stub/camera'}")), 0);
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,persistent_id_scheme,persistent_id_value,occurred_at");
 	pid = json_object_get(e->state, "persistent_id");
 	assert_string_equal(cora_json_str(pid, "scheme"), "DOI");

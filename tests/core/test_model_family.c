@@ -21,12 +21,6 @@
 #define ROTARY_FAMILY "ac85e2a5-19f3-579f-8111-f71d7822f539"
 #define LINEAR_FAMILY "a3617f96-1d9d-52cc-b0e7-6c256a2e500e"
 
-static const json_t *last_payload(struct env *e)
-{
-	assert_true(e->log.n > 0);
-	return e->log.items[e->log.n - 1].payload;
-}
-
 /* The id a genesis command would create. */
 static int genesis_id(const char *name, const json_t *cmd, char id[37])
 {

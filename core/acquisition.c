@@ -167,22 +167,18 @@ static int decide_record(const json_t *state, const json_t *cmd,
 	}
 
 	p = cora_payload_new(ctx, "acquisition_id");
-	cora_json_put(p, "dataset_id", json_string(cora_json_str(dataset,
-								 "id")), &bad);
-	cora_json_put(p, "producing_asset_id", json_string(cora_json_str(asset,
-									 "id")),
-	    &bad);
+	cora_json_put(p, "dataset_id",
+		      json_string(cora_json_str(dataset, "id")), &bad);
+	cora_json_put(p, "producing_asset_id",
+		      json_string(cora_json_str(asset, "id")), &bad);
 	cora_json_put(p, "producing_run_id",
-	    run ? json_string(cora_json_str(run, "id")) : json_null(), &bad);
+		      run ? json_string(cora_json_str(run, "id")) : json_null(),
+		      &bad);
 	cora_json_put(p, "captured_at", json_string(at), &bad);
 	cora_json_put(p, "settings", settings, &bad);
 	cora_json_put(p, "evidence", evidence, &bad);
-	cora_json_put(p, "recorded_by", json_string(ctx->principal), &bad);
-	if (bad) {
-		json_decref(p);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	return cora_emit(out, "AcquisitionRecorded", p);
+	return cora_emit_by(out, "AcquisitionRecorded", p, "recorded_by", ctx,
+			    bad);
 fail:
 	json_decref(settings);
 	json_decref(evidence);

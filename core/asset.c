@@ -295,8 +295,8 @@ static int seed_families(struct seeds *s, const json_t *cmd,
 			rc = check_declared(model, fam);
 		/* A family named twice (by slug and by id) is one family. */
 		if (rc == 0)
-			cora_json_set_add(s->family_ids, cora_json_str(fam,
-								       "id"));
+			cora_json_set_add(s->family_ids,
+					  cora_json_str(fam, "id"));
 	}
 	return rc;
 }

@@ -454,13 +454,12 @@ static int decide_register(const json_t *state, const json_t *cmd,
 	cora_json_put(p, "checksum", json_null(), &bad);
 	cora_json_put(p, "byte_size", json_null(), &bad);
 	cora_json_put(p, "encoding", json_pack("{s:s, s:O}", "media_type",
-					       media,
-				     "conforms_to", conforms), &bad);
+					       media, "conforms_to", conforms),
+		      &bad);
 	cora_json_put(p, "producing_run_id",
-	    cora_json_str_or_null(run ? cora_json_str(run, "id") : NULL), &bad);
+		      cora_json_str_or_null(cora_json_str(run, "id")), &bad);
 	cora_json_put(p, "producing_run_end_state",
-	    cora_json_str_or_null(run ? cora_json_str(run,
-						      "status") : NULL), &bad);
+		      cora_json_str_or_null(cora_json_str(run, "status")), &bad);
 	cora_json_put(p, "producing_procedure_id", json_null(), &bad);
 	cora_json_put(p, "producing_actuation_kind", json_null(), &bad);
 	cora_json_put(p, "subject_id", cora_json_str_or_null(subject), &bad);

@@ -23,37 +23,13 @@
 #include "core/aggregate.h"
 
 #include "core/clock.h"
+#include "core/cmdarg.h"
 #include "core/error.h"
 
 #include <string.h>
 
 #define ACQ_FUTURE_US (60 * (int64_t)1000000)
 #define ACQ_DEPTH_MAX 32
-
-static int arg_str(const char **out, const json_t *cmd, const char *key,
-		   const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return cora_error_set(CORA_EINVALID, "%s is missing", what);
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static void put(json_t *obj, const char *key, json_t *v, bool *bad)
-{
-	if (json_object_set_new(obj, key, v) != 0)
-		*bad = true;
-}
-
-static json_t *copy_or_null(const json_t *v)
-{
-	return v ? json_deep_copy(v) : json_null();
-}
 
 /* Invariant 4: depth counts objects, the outermost being 1. */
 static int check_tree(const json_t *v, int depth, const char *what)
@@ -106,7 +82,7 @@ static int captured_at(char buf[CORA_TIME_STRLEN], const json_t *cmd,
 	int64_t at, now;
 	int rc;
 
-	if ((rc = arg_str(&in, cmd, "captured_at", "captured_at")))
+	if ((rc = cora_arg_str(&in, cmd, "captured_at", "captured_at")))
 		return rc;
 	if (cora_time_parse(&at, in) != 0)
 		return cora_error_set(CORA_EINVALID,
@@ -142,7 +118,7 @@ static int decide_record(const json_t *state, const json_t *cmd,
 			 struct cora_ctx *ctx, struct cora_emit *out)
 {
 	const char *ds_ref, *asset_ref, *run_ref = NULL, *status;
-	const json_t *dataset, *asset, *run = NULL, *v;
+	const json_t *dataset, *asset, *run = NULL;
 	char at[CORA_TIME_STRLEN];
 	json_t *settings = NULL, *evidence = NULL, *p;
 	bool bad = false;
@@ -152,11 +128,10 @@ static int decide_record(const json_t *state, const json_t *cmd,
 		return cora_error_set(CORA_EEXISTS,
 				      "acquisition '%s' already exists",
 				      ctx->stream_id);
-	v = json_object_get(cmd, "run");
-	if (v && !json_is_null(v) && !(run_ref = json_string_value(v)))
-		return cora_error_set(CORA_EINVALID, "run must be text");
-	if ((rc = arg_str(&ds_ref, cmd, "dataset", "dataset")) ||
-	    (rc = arg_str(&asset_ref, cmd, "asset", "asset")) ||
+	if ((rc = cora_arg_opt_str(&run_ref, cmd, "run", "run")))
+		return rc;
+	if ((rc = cora_arg_str(&ds_ref, cmd, "dataset", "dataset")) ||
+	    (rc = cora_arg_str(&asset_ref, cmd, "asset", "asset")) ||
 	    (rc = captured_at(at, cmd, ctx)) ||
 	    (rc = arg_tree(&settings, cmd, "settings")) ||
 	    (rc = arg_tree(&evidence, cmd, "evidence")))
@@ -192,20 +167,18 @@ static int decide_record(const json_t *state, const json_t *cmd,
 	}
 
 	p = cora_payload_new(ctx, "acquisition_id");
-	put(p, "dataset_id", json_string(cora_json_str(dataset, "id")), &bad);
-	put(p, "producing_asset_id", json_string(cora_json_str(asset, "id")),
-	    &bad);
-	put(p, "producing_run_id",
-	    run ? json_string(cora_json_str(run, "id")) : json_null(), &bad);
-	put(p, "captured_at", json_string(at), &bad);
-	put(p, "settings", settings, &bad);
-	put(p, "evidence", evidence, &bad);
-	put(p, "recorded_by", json_string(ctx->principal), &bad);
-	if (bad) {
-		json_decref(p);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	return cora_emit(out, "AcquisitionRecorded", p);
+	cora_json_put(p, "dataset_id",
+		      json_string(cora_json_str(dataset, "id")), &bad);
+	cora_json_put(p, "producing_asset_id",
+		      json_string(cora_json_str(asset, "id")), &bad);
+	cora_json_put(p, "producing_run_id",
+		      run ? json_string(cora_json_str(run, "id")) : json_null(),
+		      &bad);
+	cora_json_put(p, "captured_at", json_string(at), &bad);
+	cora_json_put(p, "settings", settings, &bad);
+	cora_json_put(p, "evidence", evidence, &bad);
+	return cora_emit_by(out, "AcquisitionRecorded", p, "recorded_by", ctx,
+			    bad);
 fail:
 	json_decref(settings);
 	json_decref(evidence);
@@ -213,9 +186,7 @@ fail:
 }
 
 /* State key <- payload key. */
-static const struct {
-	const char *to, *from;
-} recorded_fields[] = {
+static const struct cora_field_map recorded_fields[] = {
 	{ "id", "acquisition_id" },
 	{ "dataset_id", "dataset_id" },
 	{ "producing_asset_id", "producing_asset_id" },
@@ -229,23 +200,14 @@ static int evolve_recorded(json_t **state, const char *type, const json_t *p)
 {
 	bool bad = false;
 	json_t *s;
-	size_t i;
+	int rc;
 
-	if (!cora_json_str(p, "acquisition_id"))
-		return cora_error_set(CORA_ECORRUPT, "malformed %s payload",
-				      type);
-	s = json_object();
-	for (i = 0; i < sizeof(recorded_fields) / sizeof(recorded_fields[0]);
-	     i++)
-		put(s, recorded_fields[i].to,
-		    copy_or_null(json_object_get(p, recorded_fields[i].from)),
-		    &bad);
-	if (bad) {
-		json_decref(s);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	*state = s;
-	return 0;
+	if ((rc = cora_state_from(&s, type, p, "acquisition_id",
+				  recorded_fields,
+				  sizeof(recorded_fields) /
+				  sizeof(recorded_fields[0]), &bad)))
+		return rc;
+	return cora_state_done(state, s, bad);
 }
 
 static const char *const k_none[] = { NULL };

@@ -42,6 +42,7 @@
  */
 #include "core/aggregate.h"
 
+#include "core/cmdarg.h"
 #include "core/error.h"
 #include "core/text.h"
 #include "core/uuid.h"
@@ -60,60 +61,9 @@ static const char *const pid_schemes[] = { "DOI", "Handle", NULL };
 
 /* ---- helpers --------------------------------------------------------- */
 
-static bool one_of(const char *s, const char *const *set)
-{
-	for (; s && *set; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
-}
-
-/* How messages name an aggregate: its slug, else its name, else its id. */
-static const char *label(const json_t *state)
-{
-	const char *s = cora_json_str(state, "slug");
-
-	if (!s)
-		s = cora_json_str(state, "name");
-	if (!s)
-		s = cora_json_str(state, "id");
-	return s ? s : "?";
-}
-
-/* Adds s to a sorted set of strings.  Duplicates are dropped here rather
- * than by cora_json_sort_strings(), whose dedup compares the next element
- * with the duplicate it has just released (a use after free). */
-static void set_add(json_t *set, const char *s)
-{
-	if (!s || cora_json_array_has(set, s))
-		return;
-	json_array_append_new(set, json_string(s));
-	cora_json_sort_strings(set);
-}
-
 static json_t *or_null(json_t *v)
 {
 	return v ? v : json_null();
-}
-
-static json_t *copy_or_null(const json_t *v)
-{
-	return v ? json_deep_copy(v) : json_null();
-}
-
-/* An optional string member: absent or null gives NULL. */
-static int opt_str(const json_t *obj, const char *key, const char *what,
-		   const char **out)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
 }
 
 /* Bounded text when the member is there, NULL when it is not. */
@@ -124,18 +74,10 @@ static int opt_bounded(char **out, const json_t *obj, const char *key,
 	int rc;
 
 	*out = NULL;
-	rc = opt_str(obj, key, what, &s);
+	rc = cora_arg_opt_str(&s, obj, key, what);
 	if (rc || !s)
 		return rc;
 	return cora_text_bounded(out, s, 1, max, what);
-}
-
-static int need_state(const json_t *state, const struct cora_ctx *ctx)
-{
-	if (!state)
-		return cora_error_set(CORA_ENOTFOUND, "asset '%s' does not exist",
-				      ctx->stream_id ? ctx->stream_id : "?");
-	return 0;
 }
 
 static bool decommissioned(const json_t *state)
@@ -151,22 +93,8 @@ static int need_live(const json_t *state, const char *doing)
 	if (decommissioned(state))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot %s asset '%s': it is Decommissioned",
-				      doing, label(state));
+				      doing, cora_label_named(state));
 	return 0;
-}
-
-/* Another aggregate by id or slug; `what` names it in the message. */
-static int resolve(struct cora_ctx *ctx, const char *stream_type,
-		   const char *what, const char *ref, const json_t **st)
-{
-	int rc;
-
-	if (!ref || !*ref)
-		return cora_error_set(CORA_EINVALID, "%s is missing", what);
-	rc = ctx->lookup(ctx, stream_type, ref, st);
-	if (rc == CORA_ENOTFOUND)
-		return cora_error_set(rc, "%s '%s' does not exist", what, ref);
-	return rc;
 }
 
 /* Invariant 3 for one family. */
@@ -179,7 +107,8 @@ static int check_declared(const json_t *model, const json_t *family)
 		return 0;
 	return cora_error_set(CORA_EINVALID,
 			      "family '%s' is not declared by model '%s'",
-			      label(family), label(model));
+			      cora_label_named(family),
+			      cora_label_named(model));
 }
 
 /* An owner object of the command, validated into {name, contact,
@@ -242,14 +171,14 @@ static int parse_alternate(json_t **out, const json_t *in)
 	int rc;
 
 	*out = NULL;
-	rc = opt_str(in, "kind", "alternate identifier kind", &kind);
+	rc = cora_arg_opt_str(&kind, in, "kind", "alternate identifier kind");
 	if (rc)
 		return rc;
-	if (!one_of(kind, alternate_kinds))
+	if (!cora_one_of(kind, alternate_kinds))
 		return cora_error_set(CORA_EINVALID,
 			"alternate identifier kind '%s' must be SerialNumber, "
 			"InventoryNumber or Other", kind ? kind : "");
-	rc = opt_str(in, "value", "alternate identifier value", &raw);
+	rc = cora_arg_opt_str(&raw, in, "value", "alternate identifier value");
 	if (rc)
 		return rc;
 	rc = cora_text_bounded(&value, raw, 1, 200,
@@ -289,10 +218,10 @@ static int parse_drawing(json_t **out, const json_t *in)
 		return cora_error_set(CORA_EINVALID,
 				      "drawing must be an object with a system "
 				      "and a number");
-	rc = opt_str(in, "system", "drawing system", &system);
+	rc = cora_arg_opt_str(&system, in, "system", "drawing system");
 	if (rc)
 		return rc;
-	if (!one_of(system, drawing_systems))
+	if (!cora_one_of(system, drawing_systems))
 		return cora_error_set(CORA_EINVALID,
 				      "drawing system '%s' must be ICMS, EDMS "
 				      "or DOI", system ? system : "");
@@ -360,13 +289,14 @@ static int seed_families(struct seeds *s, const json_t *cmd,
 			return cora_error_set(CORA_EINVALID,
 					      "families must be a list of "
 					      "family names or ids");
-		rc = resolve(ctx, "Family", "family", json_string_value(v),
+		rc = cora_resolve(ctx, "Family", "family", json_string_value(v),
 			     &fam);
 		if (rc == 0 && model)
 			rc = check_declared(model, fam);
 		/* A family named twice (by slug and by id) is one family. */
 		if (rc == 0)
-			set_add(s->family_ids, cora_json_str(fam, "id"));
+			cora_json_set_add(s->family_ids,
+					  cora_json_str(fam, "id"));
 	}
 	return rc;
 }
@@ -423,30 +353,6 @@ static int seed_alternates(struct seeds *s, const json_t *cmd)
 	return rc;
 }
 
-/* Checks the slug: valid, not a UUID, not taken by another asset. */
-static int check_slug(struct cora_ctx *ctx, const char *stream_type,
-		      const char *what, const char *slug)
-{
-	struct cora_uuid u;
-	const json_t *other;
-	int rc;
-
-	if (!slug)
-		return cora_error_set(CORA_EINVALID, "%s slug is missing", what);
-	rc = cora_text_slug(slug, what);
-	if (rc)
-		return rc;
-	if (cora_uuid_parse(&u, slug) == 0)
-		return cora_error_set(CORA_EINVALID,
-				      "%s slug '%s' may not be a uuid", what,
-				      slug);
-	rc = ctx->lookup(ctx, stream_type, slug, &other);
-	if (rc == 0)
-		return cora_error_set(CORA_EEXISTS, "%s '%s' already exists",
-				      what, slug);
-	return rc == CORA_ENOTFOUND ? 0 : rc;
-}
-
 static int decide_register(const json_t *state, const json_t *cmd,
 			   struct cora_ctx *ctx, struct cora_emit *out)
 {
@@ -460,7 +366,7 @@ static int decide_register(const json_t *state, const json_t *cmd,
 
 	if (state)
 		return cora_error_set(CORA_EEXISTS, "asset '%s' already exists",
-				      label(state));
+				      cora_label_named(state));
 	s.family_ids = json_array();
 	s.owners = json_array();
 	s.alternates = json_array();
@@ -468,8 +374,8 @@ static int decide_register(const json_t *state, const json_t *cmd,
 		rc = cora_error_set(CORA_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = opt_str(cmd, "slug", "asset slug", &slug)) ||
-	    (rc = check_slug(ctx, "Asset", "asset", slug)))
+	if ((rc = cora_arg_opt_str(&slug, cmd, "slug", "asset slug")) ||
+	    (rc = cora_check_slug(ctx, "Asset", "asset", slug)))
 		goto out;
 	/* the name defaults to the slug, as for datasets */
 	rc = cora_text_bounded(&name, cora_json_str(cmd, "name") ?
@@ -477,9 +383,9 @@ static int decide_register(const json_t *state, const json_t *cmd,
 			       "asset name");
 	if (rc)
 		goto out;
-	if ((rc = opt_str(cmd, "tier", "asset tier", &tier)))
+	if ((rc = cora_arg_opt_str(&tier, cmd, "tier", "asset tier")))
 		goto out;
-	if (!one_of(tier, tiers)) {
+	if (!cora_one_of(tier, tiers)) {
 		rc = tier ? cora_error_set(CORA_EINVALID,
 				"asset tier '%s' must be Unit, Component or "
 				"Device", tier) :
@@ -488,8 +394,9 @@ static int decide_register(const json_t *state, const json_t *cmd,
 	}
 
 	/* Invariant 1. */
-	if ((rc = opt_str(cmd, "parent", "parent", &parent_ref)) ||
-	    (rc = opt_str(cmd, "facility_code", "facility code", &fc_in)))
+	if ((rc = cora_arg_opt_str(&parent_ref, cmd, "parent", "parent")) ||
+	    (rc = cora_arg_opt_str(&fc_in, cmd, "facility_code",
+				   "facility code")))
 		goto out;
 	if (parent_ref && fc_in) {
 		rc = cora_error_set(CORA_EINVALID,
@@ -504,15 +411,16 @@ static int decide_register(const json_t *state, const json_t *cmd,
 		goto out;
 	}
 	if (parent_ref)
-		rc = resolve(ctx, "Asset", "parent asset", parent_ref, &parent);
+		rc = cora_resolve(ctx, "Asset", "parent asset", parent_ref,
+				  &parent);
 	else
 		rc = cora_text_facility_code(&fc, fc_in);
 	if (rc)
 		goto out;
 
-	if ((rc = opt_str(cmd, "model", "model", &model_ref)))
+	if ((rc = cora_arg_opt_str(&model_ref, cmd, "model", "model")))
 		goto out;
-	if (model_ref && (rc = resolve(ctx, "Model", "model", model_ref,
+	if (model_ref && (rc = cora_resolve(ctx, "Model", "model", model_ref,
 				       &model)))
 		goto out;
 	if ((rc = seed_families(&s, cmd, ctx, model)) ||
@@ -593,13 +501,13 @@ static int transition(const struct transition *t, const json_t *state,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "asset")))
 		return rc;
 	lifecycle = cora_json_str(state, "lifecycle");
-	if (!one_of(lifecycle, t->from))
+	if (!cora_one_of(lifecycle, t->from))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot %s asset '%s': it is %s",
-				      t->verb, label(state),
+				      t->verb, cora_label_named(state),
 				      lifecycle ? lifecycle : "unknown");
 	/* Teardown order (reference 2.3): detach, then decommission. */
 	fixture = cora_json_str(state, "fixture_id");
@@ -607,7 +515,7 @@ static int transition(const struct transition *t, const json_t *state,
 		return cora_error_set(CORA_ESTATE,
 				      "cannot %s asset '%s': it is attached to "
 				      "fixture '%s', detach it first", t->verb,
-				      label(state), fixture);
+				      cora_label_named(state), fixture);
 	p = cora_payload_new(ctx, "asset_id");
 	if (p && t->by_key)
 		json_object_set_new(p, t->by_key,
@@ -662,7 +570,7 @@ static int condition(const struct condition *c, const json_t *state,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "asset")))
 		return rc;
 	/* The reason is checked even when nothing happens: a bad command
 	 * stays bad whatever the asset's condition. */
@@ -719,16 +627,19 @@ static int check_cycle(struct cora_ctx *ctx, const json_t *state,
 		if (strcmp(up, self) == 0)
 			return cora_error_set(CORA_EINVALID,
 				"cannot move asset '%s' under '%s': '%s' is "
-				"inside '%s'", label(state), label(parent),
-				label(parent), label(state));
+				"inside '%s'", cora_label_named(state),
+				cora_label_named(parent),
+				cora_label_named(parent),
+				cora_label_named(state));
 		rc = ctx->lookup(ctx, "Asset", up, &cur);
 		if (rc)
 			return rc == CORA_ENOTFOUND ? 0 : rc;
 	}
 	return cora_error_set(CORA_EINVALID,
 			      "cannot move asset '%s' under '%s': its chain "
-			      "of parents is longer than %d", label(state),
-			      label(parent), MAX_DEPTH);
+			      "of parents is longer than %d",
+			      cora_label_named(state),
+			      cora_label_named(parent), MAX_DEPTH);
 }
 
 static int decide_relocate(const json_t *state, const json_t *cmd,
@@ -740,7 +651,7 @@ static int decide_relocate(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "asset")))
 		return rc;
 	from = cora_json_str(state, "parent_id");
 	self = cora_json_str(state, "id");
@@ -748,27 +659,28 @@ static int decide_relocate(const json_t *state, const json_t *cmd,
 	if (!from)
 		return cora_error_set(CORA_ESTATE,
 				      "cannot move asset '%s': it is a root "
-				      "asset", label(state));
+				      "asset", cora_label_named(state));
 	if ((rc = need_live(state, "move")))
 		return rc;
-	if ((rc = opt_str(cmd, "parent", "parent", &ref)))
+	if ((rc = cora_arg_opt_str(&ref, cmd, "parent", "parent")))
 		return rc;
 	if (ref && ((self && strcmp(ref, self) == 0) ||
 		    (slug && strcmp(ref, slug) == 0)))
 		return cora_error_set(CORA_EINVALID,
 				      "cannot move asset '%s' into itself",
-				      label(state));
-	if ((rc = resolve(ctx, "Asset", "parent asset", ref, &parent)))
+				      cora_label_named(state));
+	if ((rc = cora_resolve(ctx, "Asset", "parent asset", ref, &parent)))
 		return rc;
 	to = cora_json_str(parent, "id");
 	if (!to || (self && strcmp(to, self) == 0))
 		return cora_error_set(CORA_EINVALID,
 				      "cannot move asset '%s' into itself",
-				      label(state));
+				      cora_label_named(state));
 	if (strcmp(to, from) == 0)
 		return cora_error_set(CORA_ESTATE,
 				      "cannot move asset '%s': it is already "
-				      "in '%s'", label(state), label(parent));
+				      "in '%s'", cora_label_named(state),
+				      cora_label_named(parent));
 	if ((rc = check_cycle(ctx, state, parent)))
 		return rc;
 	rc = cora_text_reason(&reason, cora_json_str(cmd, "reason"));
@@ -794,19 +706,21 @@ static int decide_add_family(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "add a family to")) ||
-	    (rc = opt_str(cmd, "family", "family", &ref)) ||
-	    (rc = resolve(ctx, "Family", "family", ref, &fam)))
+	    (rc = cora_arg_opt_str(&ref, cmd, "family", "family")) ||
+	    (rc = cora_resolve(ctx, "Family", "family", ref, &fam)))
 		return rc;
 	fid = cora_json_str(fam, "id");
 	if (cora_json_array_has(json_object_get(state, "family_ids"), fid))
 		return cora_error_set(CORA_EEXISTS,
 				      "asset '%s' already has family '%s'",
-				      label(state), label(fam));
+				      cora_label_named(state),
+				      cora_label_named(fam));
 	model_id = cora_json_str(state, "model_id");
 	if (model_id) {
-		if ((rc = resolve(ctx, "Model", "model", model_id, &model)) ||
+		if ((rc = cora_resolve(ctx, "Model", "model", model_id,
+				       &model)) ||
 		    (rc = check_declared(model, fam)))
 			return rc;
 	}
@@ -824,9 +738,9 @@ static int decide_remove_family(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "remove a family from")) ||
-	    (rc = opt_str(cmd, "family", "family", &ref)))
+	    (rc = cora_arg_opt_str(&ref, cmd, "family", "family")))
 		return rc;
 	if (!ref || !*ref)
 		return cora_error_set(CORA_EINVALID, "family is missing");
@@ -834,14 +748,14 @@ static int decide_remove_family(const json_t *state, const json_t *cmd,
 	 * family's own stream is out of reach. */
 	if (cora_json_array_has(json_object_get(state, "family_ids"), ref))
 		fid = ref;
-	else if ((rc = resolve(ctx, "Family", "family", ref, &fam)))
+	else if ((rc = cora_resolve(ctx, "Family", "family", ref, &fam)))
 		return rc;
 	else
 		fid = cora_json_str(fam, "id");
 	if (!cora_json_array_has(json_object_get(state, "family_ids"), fid))
 		return cora_error_set(CORA_ENOTFOUND,
 				      "asset '%s' does not have family '%s'",
-				      label(state), ref);
+				      cora_label_named(state), ref);
 	p = cora_payload_new(ctx, "asset_id");
 	if (p)
 		json_object_set_new(p, "family_id", json_string(fid));
@@ -856,7 +770,7 @@ static int decide_add_owner(const json_t *state, const json_t *cmd,
 	json_t *owner, *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "add an owner to")) ||
 	    (rc = parse_owner(&owner, json_object_get(cmd, "owner"))))
 		return rc;
@@ -864,7 +778,8 @@ static int decide_add_owner(const json_t *state, const json_t *cmd,
 				  cora_json_str(owner, "name")) >= 0) {
 		rc = cora_error_set(CORA_EEXISTS,
 				    "asset '%s' already has owner '%s'",
-				    label(state), cora_json_str(owner, "name"));
+				    cora_label_named(state),
+				    cora_json_str(owner, "name"));
 		json_decref(owner);
 		return rc;
 	}
@@ -882,7 +797,7 @@ static int decide_remove_owner(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "remove an owner from")) ||
 	    (rc = cora_text_bounded(&name, cora_json_str(cmd, "owner_name"),
 				    1, 255, "owner name")))
@@ -891,7 +806,7 @@ static int decide_remove_owner(const json_t *state, const json_t *cmd,
 				  name) < 0) {
 		rc = cora_error_set(CORA_ENOTFOUND,
 				    "asset '%s' has no owner '%s'",
-				    label(state), name);
+				    cora_label_named(state), name);
 		free(name);
 		return rc;
 	}
@@ -911,7 +826,7 @@ static int alternate(bool add, const json_t *state, const json_t *cmd,
 	bool has;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, add ? "add an alternate identifier to" :
 			    "remove an alternate identifier from")) ||
 	    (rc = parse_alternate(&alt, cmd)))
@@ -921,7 +836,8 @@ static int alternate(bool add, const json_t *state, const json_t *cmd,
 	if (add == has) {
 		rc = cora_error_set(add ? CORA_EEXISTS : CORA_ENOTFOUND,
 				    add ? "asset '%s' already has %s '%s'" :
-				    "asset '%s' has no %s '%s'", label(state),
+				    "asset '%s' has no %s '%s'",
+				    cora_label_named(state),
 				    cora_json_str(alt, "kind"),
 				    cora_json_str(alt, "value"));
 		json_decref(alt);
@@ -958,21 +874,22 @@ static int decide_assign_pid(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)) ||
+	if ((rc = cora_need_state(state, ctx, "asset")) ||
 	    (rc = need_live(state, "assign a persistent id to")))
 		return rc;
 	pid = json_object_get(state, "persistent_id");
 	if (json_is_object(pid))
 		return cora_error_set(CORA_EEXISTS,
 				      "asset '%s' already has persistent id "
-				      "%s '%s'", label(state),
+				      "%s '%s'", cora_label_named(state),
 				      cora_json_str(pid, "scheme"),
 				      cora_json_str(pid, "value"));
-	if ((rc = opt_str(cmd, "scheme", "persistent id scheme", &scheme)))
+	if ((rc = cora_arg_opt_str(&scheme, cmd, "scheme",
+				   "persistent id scheme")))
 		return rc;
 	if (!scheme)
 		scheme = "DOI"; /* the usual PIDINST identifier */
-	if (!one_of(scheme, pid_schemes))
+	if (!cora_one_of(scheme, pid_schemes))
 		return cora_error_set(CORA_EINVALID,
 				      "persistent id scheme '%s' must be DOI "
 				      "or Handle", scheme ? scheme : "");
@@ -1005,31 +922,31 @@ static int evolve_registered(json_t **state, const char *type,
 
 	if (!s)
 		return cora_error_set(CORA_ENOMEM, "out of memory");
-	json_object_set_new(s, "id", copy_or_null(json_object_get(p, "asset_id")));
+	json_object_set_new(s, "id", cora_json_copy_of(p, "asset_id"));
 	if ((v = json_object_get(p, "slug")))
 		json_object_set_new(s, "slug", json_deep_copy(v));
-	json_object_set_new(s, "name", copy_or_null(json_object_get(p, "name")));
-	json_object_set_new(s, "tier", copy_or_null(json_object_get(p, "tier")));
+	json_object_set_new(s, "name", cora_json_copy_of(p, "name"));
+	json_object_set_new(s, "tier", cora_json_copy_of(p, "tier"));
 	json_object_set_new(s, "parent_id",
-			    copy_or_null(json_object_get(p, "parent_id")));
+			    cora_json_copy_of(p, "parent_id"));
 	json_object_set_new(s, "facility_code",
-			    copy_or_null(json_object_get(p, "facility_code")));
+			    cora_json_copy_of(p, "facility_code"));
 	json_object_set_new(s, "lifecycle", json_string("Commissioned"));
 	json_object_set_new(s, "condition", json_string("Nominal"));
 	json_object_set_new(s, "family_ids", json_array());
 	json_object_set_new(s, "model_id",
-			    copy_or_null(json_object_get(p, "model_id")));
+			    cora_json_copy_of(p, "model_id"));
 	v = json_object_get(p, "owners");
 	json_object_set_new(s, "owners", v ? json_deep_copy(v) : json_array());
 	v = json_object_get(p, "alternate_identifiers");
 	json_object_set_new(s, "alternate_identifiers",
 			    v ? json_deep_copy(v) : json_array());
 	json_object_set_new(s, "drawing",
-			    copy_or_null(json_object_get(p, "drawing")));
+			    cora_json_copy_of(p, "drawing"));
 	json_object_set_new(s, "persistent_id", json_null());
 	json_object_set_new(s, "fixture_id", json_null());
 	json_object_set_new(s, "commissioned_at",
-			    copy_or_null(json_object_get(p, "occurred_at")));
+			    cora_json_copy_of(p, "occurred_at"));
 	json_object_set_new(s, "decommissioned_at", json_null());
 	*state = s;
 	return 0;
@@ -1062,7 +979,7 @@ static int evolve_set(json_t **state, const char *type, const json_t *p)
 		json_object_set_new(*state, s->key, json_string(s->value));
 		if (s->stamp)
 			json_object_set_new(*state, s->stamp,
-				copy_or_null(json_object_get(p, "occurred_at")));
+				cora_json_copy_of(p, "occurred_at"));
 		return 0;
 	}
 	CORA_BUG("asset event without a setter");
@@ -1072,7 +989,7 @@ static int evolve_relocated(json_t **state, const char *type,
 			    const json_t *p)
 {
 	json_object_set_new(*state, "parent_id",
-			    copy_or_null(json_object_get(p, "to_parent_id")));
+			    cora_json_copy_of(p, "to_parent_id"));
 	return 0;
 }
 
@@ -1098,7 +1015,7 @@ static int evolve_family(json_t **state, const char *type, const json_t *p)
 		return cora_error_set(CORA_ECORRUPT, "%s without family_id",
 				      type);
 	if (strcmp(type, "AssetFamilyAdded") == 0) {
-		set_add(ids, fid);
+		cora_json_set_add(ids, fid);
 		return 0;
 	}
 	json_array_foreach(ids, i, v) {

@@ -46,6 +46,7 @@
 #include "core/aggregate.h"
 
 #include "core/clock.h"
+#include "core/cmdarg.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/text.h"
@@ -60,76 +61,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int arg_str(const char **out, const json_t *cmd, const char *key,
-		   const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return cora_error_set(CORA_EINVALID, "%s is missing", what);
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int arg_opt_str(const char **out, const json_t *cmd, const char *key,
-		       const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *copy_or_null(const json_t *v)
-{
-	return v ? json_deep_copy(v) : json_null();
-}
-
-/* Sets key; a failure (out of memory) is remembered in *bad. */
-static void put(json_t *obj, const char *key, json_t *v, bool *bad)
-{
-	if (json_object_set_new(obj, key, v) != 0)
-		*bad = true;
-}
-
-static int emit_by(struct cora_emit *out, const char *type, json_t *p,
-		   const char *by_key, struct cora_ctx *ctx, bool bad)
-{
-	put(p, by_key, json_string(ctx->principal), &bad);
-	if (bad) {
-		json_decref(p);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	return cora_emit(out, type, p);
-}
-
-static bool is(const json_t *state, const char *key, const char *value)
-{
-	const char *s = cora_json_str(state, key);
-
-	return s && strcmp(s, value) == 0;
-}
-
-static const char *label(const json_t *state)
-{
-	const char *s = cora_json_str(state, "slug");
-
-	return s ? s : cora_json_str(state, "id");
-}
-
 /* Invariant 1. */
 static int need_registered(const json_t *state, const struct cora_ctx *ctx)
 {
@@ -137,10 +68,10 @@ static int need_registered(const json_t *state, const struct cora_ctx *ctx)
 		return cora_error_set(CORA_ENOTFOUND,
 				      "bundle '%s' does not exist",
 				      ctx->stream_id);
-	if (!is(state, "status", "Registered"))
+	if (!cora_json_is(state, "status", "Registered"))
 		return cora_error_set(CORA_ESTATE,
 				      "bundle '%s' is %s: it cannot change",
-				      label(state),
+				      cora_label(state),
 				      cora_json_str(state, "status"));
 	return 0;
 }
@@ -153,10 +84,10 @@ static int need_status(const json_t *state, const char *from,
 		return cora_error_set(CORA_ENOTFOUND,
 				      "bundle '%s' does not exist",
 				      ctx->stream_id);
-	if (!is(state, "status", from))
+	if (!cora_json_is(state, "status", from))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot %s bundle '%s': it is %s", verb,
-				      label(state),
+				      cora_label(state),
 				      cora_json_str(state, "status"));
 	return 0;
 }
@@ -242,7 +173,7 @@ static int decide_create(const json_t *state, const json_t *cmd,
 	struct cora_uuid u;
 	int rc;
 
-	if ((rc = arg_str(&slug, cmd, "slug", "bundle slug")) ||
+	if ((rc = cora_arg_str(&slug, cmd, "slug", "bundle slug")) ||
 	    (rc = cora_text_slug(slug, "bundle")))
 		return rc;
 	/* A reference is an id or a slug: a slug shaped like an id would
@@ -254,10 +185,11 @@ static int decide_create(const json_t *state, const json_t *cmd,
 	if (state || ctx->lookup(ctx, "Bundle", slug, &other) == 0)
 		return cora_error_set(CORA_EEXISTS,
 				      "bundle '%s' already exists", slug);
-	if ((rc = arg_str(&in_title, cmd, "title", "bundle title")) ||
-	    (rc = arg_opt_str(&license, cmd, "license", "licence")) ||
-	    (rc = arg_opt_str(&in_publisher, cmd, "publisher", "publisher")) ||
-	    (rc = arg_opt_str(&kind, cmd, "kind", "bundle kind")) ||
+	if ((rc = cora_arg_str(&in_title, cmd, "title", "bundle title")) ||
+	    (rc = cora_arg_opt_str(&license, cmd, "license", "licence")) ||
+	    (rc = cora_arg_opt_str(&in_publisher, cmd, "publisher",
+				   "publisher")) ||
+	    (rc = cora_arg_opt_str(&kind, cmd, "kind", "bundle kind")) ||
 	    (license && (rc = cora_text_spdx(license))) ||
 	    (kind && (rc = check_kind(kind))))
 		return rc;
@@ -275,13 +207,15 @@ static int decide_create(const json_t *state, const json_t *cmd,
 		goto out;
 
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, "slug", json_string(slug), &bad);
-	put(p, "title", json_string(title), &bad);
-	put(p, "kind", json_string(kind ? kind : "ROCrate"), &bad);
-	put(p, "license", str_or_null(license), &bad);
-	put(p, "creators", json_incref(creators), &bad);
-	put(p, "publisher_facility_code", str_or_null(publisher), &bad);
-	rc = emit_by(out, "BundleRegistered", p, "registered_by", ctx, bad);
+	cora_json_put(p, "slug", json_string(slug), &bad);
+	cora_json_put(p, "title", json_string(title), &bad);
+	cora_json_put(p, "kind", json_string(kind ? kind : "ROCrate"), &bad);
+	cora_json_put(p, "license", cora_json_str_or_null(license), &bad);
+	cora_json_put(p, "creators", json_incref(creators), &bad);
+	cora_json_put(p, "publisher_facility_code",
+		      cora_json_str_or_null(publisher), &bad);
+	rc = cora_emit_by(out, "BundleRegistered", p, "registered_by", ctx,
+			  bad);
 out:
 	free(title);
 	free(publisher);
@@ -343,7 +277,7 @@ static int decide_member(const char *stream_type, bool add,
 	if (!m)
 		CORA_BUG("no bundle member row");
 	if ((rc = need_registered(state, ctx)) ||
-	    (rc = arg_str(&ref, cmd, m->noun, m->noun)))
+	    (rc = cora_arg_str(&ref, cmd, m->noun, m->noun)))
 		return rc;
 	if (ctx->lookup(ctx, m->stream_type, ref, &target) != 0)
 		return cora_error_set(CORA_ENOTFOUND, "%s '%s' does not exist",
@@ -354,19 +288,20 @@ static int decide_member(const char *stream_type, bool add,
 	if (add && has)
 		return cora_error_set(CORA_EEXISTS,
 				      "%s '%s' is already in bundle '%s'",
-				      m->noun, ref, label(state));
+				      m->noun, ref, cora_label(state));
 	if (!add && !has)
 		return cora_error_set(CORA_ENOTFOUND,
 				      "%s '%s' is not in bundle '%s'", m->noun,
-				      ref, label(state));
-	if (add && m->refuse_discarded && is(target, "status", "Discarded"))
+				      ref, cora_label(state));
+	if (add && m->refuse_discarded && cora_json_is(target, "status",
+						       "Discarded"))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot add %s '%s' to bundle '%s': it "
 				      "is Discarded", m->noun, ref,
-				      label(state));
+				      cora_label(state));
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, m->id_key, json_string(id), &bad);
-	return emit_by(out, add ? m->added : m->removed, p,
+	cora_json_put(p, m->id_key, json_string(id), &bad);
+	return cora_emit_by(out, add ? m->added : m->removed, p,
 		       add ? "added_by" : "removed_by", ctx, bad);
 }
 
@@ -397,14 +332,14 @@ static int decide_set_license(const json_t *state, const json_t *cmd,
 	int rc;
 
 	if ((rc = need_registered(state, ctx)) ||
-	    (rc = arg_str(&license, cmd, "license", "licence")) ||
+	    (rc = cora_arg_str(&license, cmd, "license", "licence")) ||
 	    (rc = cora_text_spdx(license)))
 		return rc;
-	if (is(state, "license", license))
+	if (cora_json_is(state, "license", license))
 		return 0;
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, "license", json_string(license), &bad);
-	return emit_by(out, "BundleLicenseSet", p, "set_by", ctx, bad);
+	cora_json_put(p, "license", json_string(license), &bad);
+	return cora_emit_by(out, "BundleLicenseSet", p, "set_by", ctx, bad);
 }
 
 static int decide_set_creators(const json_t *state, const json_t *cmd,
@@ -422,8 +357,8 @@ static int decide_set_creators(const json_t *state, const json_t *cmd,
 		return rc;
 	}
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, "creators", creators, &bad);
-	return emit_by(out, "BundleCreatorsSet", p, "set_by", ctx, bad);
+	cora_json_put(p, "creators", creators, &bad);
+	return cora_emit_by(out, "BundleCreatorsSet", p, "set_by", ctx, bad);
 }
 
 static int decide_set_publisher(const json_t *state, const json_t *cmd,
@@ -436,17 +371,18 @@ static int decide_set_publisher(const json_t *state, const json_t *cmd,
 	int rc;
 
 	if ((rc = need_registered(state, ctx)) ||
-	    (rc = arg_str(&in, cmd, "publisher", "publisher")) ||
+	    (rc = cora_arg_str(&in, cmd, "publisher", "publisher")) ||
 	    (rc = cora_text_facility_code(&publisher, in)))
 		return rc;
-	if (is(state, "publisher_facility_code", publisher)) {
+	if (cora_json_is(state, "publisher_facility_code", publisher)) {
 		free(publisher);
 		return 0;
 	}
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, "publisher_facility_code", json_string(publisher), &bad);
+	cora_json_put(p, "publisher_facility_code", json_string(publisher),
+		      &bad);
 	free(publisher);
-	return emit_by(out, "BundlePublisherSet", p, "set_by", ctx, bad);
+	return cora_emit_by(out, "BundlePublisherSet", p, "set_by", ctx, bad);
 }
 
 /* ---- seal, publish, withdraw ------------------------------------------ */
@@ -464,7 +400,7 @@ static int manifest(json_t **out, const json_t *state, json_int_t year,
 	*out = NULL;
 	m = json_object();
 	datasets = json_array();
-	put(m, "datasets", datasets, &bad);
+	cora_json_put(m, "datasets", datasets, &bad);
 	json_array_foreach(json_object_get(state, "dataset_ids"), i, e) {
 		const char *id = json_string_value(e);
 		if (ctx->lookup(ctx, "Dataset", id, &ds) != 0) {
@@ -484,18 +420,18 @@ static int manifest(json_t **out, const json_t *state, json_int_t year,
 	/* dataset_ids is sorted already (invariant 2); sorting again keeps
 	 * the manifest right even for a hand-made state. */
 	cora_json_sort_objects(datasets, "id", NULL);
-	put(m, "bundle_id", copy_or_null(json_object_get(state, "id")), &bad);
-	put(m, "title", copy_or_null(json_object_get(state, "title")), &bad);
-	put(m, "license", copy_or_null(json_object_get(state, "license")),
+	cora_json_put(m, "bundle_id", cora_json_copy_of(state, "id"), &bad);
+	cora_json_put(m, "title", cora_json_copy_of(state, "title"), &bad);
+	cora_json_put(m, "license", cora_json_copy_of(state, "license"),
 	    &bad);
-	put(m, "creators", copy_or_null(json_object_get(state, "creators")),
+	cora_json_put(m, "creators", cora_json_copy_of(state, "creators"),
 	    &bad);
-	put(m, "publisher",
-	    copy_or_null(json_object_get(state, "publisher_facility_code")),
+	cora_json_put(m, "publisher",
+	    cora_json_copy_of(state, "publisher_facility_code"),
 	    &bad);
-	put(m, "publication_year", json_integer(year), &bad);
-	put(m, "runs", copy_or_null(json_object_get(state, "run_ids")), &bad);
-	put(m, "assets", copy_or_null(json_object_get(state, "asset_ids")),
+	cora_json_put(m, "publication_year", json_integer(year), &bad);
+	cora_json_put(m, "runs", cora_json_copy_of(state, "run_ids"), &bad);
+	cora_json_put(m, "assets", cora_json_copy_of(state, "asset_ids"),
 	    &bad);
 	if (bad) {
 		json_decref(m);
@@ -522,7 +458,7 @@ static int seal_guards(const json_t *state, const char *verb,
 		       struct cora_ctx *ctx)
 {
 	const json_t *ids = json_object_get(state, "dataset_ids"), *e, *ds;
-	const char *name = label(state);
+	const char *name = cora_label(state);
 	size_t i;
 	int pass;
 
@@ -537,17 +473,20 @@ static int seal_guards(const json_t *state, const char *verb,
 				return cora_error_set(CORA_ENOTFOUND,
 					"cannot %s bundle '%s': dataset '%s' "
 					"does not exist", verb, name, id);
-			if (pass == 0 && is(ds, "status", "Discarded"))
+			if (pass == 0 && cora_json_is(ds, "status",
+						      "Discarded"))
 				return cora_error_set(CORA_ESTATE,
 					"cannot %s bundle '%s': dataset '%s' "
 					"is Discarded", verb, name,
-					label(ds));
+					cora_label(ds));
 			intent = cora_json_str(ds, "intent");
-			if (pass == 1 && !is(ds, "intent", "Production"))
+			if (pass == 1 && !cora_json_is(ds, "intent",
+						       "Production"))
 				return cora_error_set(CORA_ESTATE,
 					"cannot %s bundle '%s': dataset '%s' "
 					"is %s, not Production", verb, name,
-					label(ds), intent ? intent : "unknown");
+					cora_label(ds),
+					intent ? intent : "unknown");
 		}
 	}
 	return 0;
@@ -567,7 +506,7 @@ static int decide_seal(const json_t *state, const json_t *cmd,
 	if ((rc = need_status(state, "Registered", "seal", ctx)) ||
 	    (rc = seal_guards(state, "seal", ctx)))
 		return rc;
-	name = label(state);
+	name = cora_label(state);
 	if (!cora_json_str(state, "license"))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot seal bundle '%s': it has no "
@@ -603,16 +542,16 @@ static int decide_seal(const json_t *state, const json_t *cmd,
 	if (rc)
 		return rc;
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, "sealed_dataset_ids",
-	    copy_or_null(json_object_get(state, "dataset_ids")), &bad);
-	put(p, "content_hash", json_string(hex), &bad);
-	put(p, "publisher_facility_code",
-	    copy_or_null(json_object_get(state, "publisher_facility_code")),
+	cora_json_put(p, "sealed_dataset_ids",
+	    cora_json_copy_of(state, "dataset_ids"), &bad);
+	cora_json_put(p, "content_hash", json_string(hex), &bad);
+	cora_json_put(p, "publisher_facility_code",
+	    cora_json_copy_of(state, "publisher_facility_code"),
 	    &bad);
-	put(p, "publication_year", json_integer(year), &bad);
-	put(p, "license", copy_or_null(json_object_get(state, "license")),
+	cora_json_put(p, "publication_year", json_integer(year), &bad);
+	cora_json_put(p, "license", cora_json_copy_of(state, "license"),
 	    &bad);
-	return emit_by(out, "BundleSealed", p, "sealed_by", ctx, bad);
+	return cora_emit_by(out, "BundleSealed", p, "sealed_by", ctx, bad);
 }
 
 static int decide_publish(const json_t *state, const json_t *cmd,
@@ -625,7 +564,7 @@ static int decide_publish(const json_t *state, const json_t *cmd,
 	int rc;
 
 	if ((rc = need_status(state, "Sealed", "publish", ctx)) ||
-	    (rc = arg_str(&doi, cmd, "doi", "DOI")) ||
+	    (rc = cora_arg_str(&doi, cmd, "doi", "DOI")) ||
 	    (rc = cora_text_doi(doi)))
 		return rc;
 	/* A member discarded or retracted after sealing must not get a
@@ -641,7 +580,7 @@ static int decide_publish(const json_t *state, const json_t *cmd,
 		rc = cora_error_set(CORA_EMISMATCH,
 				    "cannot publish bundle '%s': its content "
 				    "changed since it was sealed",
-				    label(state));
+				    cora_label(state));
 	if (rc == 0 && json_object_set_new(m, "doi", json_string(doi)))
 		rc = cora_error_set(CORA_ENOMEM, "out of memory");
 	if (rc == 0)
@@ -650,10 +589,12 @@ static int decide_publish(const json_t *state, const json_t *cmd,
 	if (rc)
 		return rc;
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, "external_pid_scheme", json_string("DOI"), &bad);
-	put(p, "external_pid_value", json_string(doi), &bad);
-	put(p, "published_content_hash", json_string(published), &bad);
-	return emit_by(out, "BundlePublished", p, "published_by", ctx, bad);
+	cora_json_put(p, "external_pid_scheme", json_string("DOI"), &bad);
+	cora_json_put(p, "external_pid_value", json_string(doi), &bad);
+	cora_json_put(p, "published_content_hash", json_string(published),
+		      &bad);
+	return cora_emit_by(out, "BundlePublished", p, "published_by", ctx,
+			    bad);
 }
 
 static int decide_withdraw(const json_t *state, const json_t *cmd,
@@ -666,48 +607,48 @@ static int decide_withdraw(const json_t *state, const json_t *cmd,
 	int rc;
 
 	if ((rc = need_status(state, "Published", "withdraw", ctx)) ||
-	    (rc = arg_str(&in_reason, cmd, "reason", "reason")) ||
+	    (rc = cora_arg_str(&in_reason, cmd, "reason", "reason")) ||
 	    (rc = cora_text_reason(&reason, in_reason)))
 		return rc;
 	p = cora_payload_new(ctx, "bundle_id");
-	put(p, "reason", json_string(reason), &bad);
+	cora_json_put(p, "reason", json_string(reason), &bad);
 	free(reason);
-	return emit_by(out, "BundleWithdrawn", p, "withdrawn_by", ctx, bad);
+	return cora_emit_by(out, "BundleWithdrawn", p, "withdrawn_by", ctx,
+			    bad);
 }
 
 /* ---- evolvers --------------------------------------------------------- */
+
+/* State key <- BundleRegistered key. */
+static const struct cora_field_map registered_fields[] = {
+	{ "id", "bundle_id" },
+	{ "slug", "slug" },
+	{ "title", "title" },
+	{ "kind", "kind" },
+	{ "license", "license" },
+	{ "creators", "creators" },
+	{ "publisher_facility_code", "publisher_facility_code" },
+};
 
 static int evolve_registered(json_t **state, const char *type,
 			     const json_t *p)
 {
 	bool bad = false;
 	json_t *s;
+	int rc;
 
-	if (!cora_json_str(p, "bundle_id"))
-		return cora_error_set(CORA_ECORRUPT, "malformed %s payload",
-				      type);
-	s = json_object();
-	put(s, "id", copy_or_null(json_object_get(p, "bundle_id")), &bad);
-	put(s, "slug", copy_or_null(json_object_get(p, "slug")), &bad);
-	put(s, "title", copy_or_null(json_object_get(p, "title")), &bad);
-	put(s, "kind", copy_or_null(json_object_get(p, "kind")), &bad);
-	put(s, "license", copy_or_null(json_object_get(p, "license")), &bad);
-	put(s, "creators", copy_or_null(json_object_get(p, "creators")), &bad);
-	put(s, "publisher_facility_code",
-	    copy_or_null(json_object_get(p, "publisher_facility_code")), &bad);
-	put(s, "dataset_ids", json_array(), &bad);
-	put(s, "run_ids", json_array(), &bad);
-	put(s, "asset_ids", json_array(), &bad);
-	put(s, "status", json_string("Registered"), &bad);
-	put(s, "content_hash", json_null(), &bad);
-	put(s, "publication_year", json_null(), &bad);
-	put(s, "external_pid", json_null(), &bad);
-	if (bad) {
-		json_decref(s);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	*state = s;
-	return 0;
+	if ((rc = cora_state_from(&s, type, p, "bundle_id", registered_fields,
+				  sizeof(registered_fields) /
+				  sizeof(registered_fields[0]), &bad)))
+		return rc;
+	cora_json_put(s, "dataset_ids", json_array(), &bad);
+	cora_json_put(s, "run_ids", json_array(), &bad);
+	cora_json_put(s, "asset_ids", json_array(), &bad);
+	cora_json_put(s, "status", json_string("Registered"), &bad);
+	cora_json_put(s, "content_hash", json_null(), &bad);
+	cora_json_put(s, "publication_year", json_null(), &bad);
+	cora_json_put(s, "external_pid", json_null(), &bad);
+	return cora_state_done(state, s, bad);
 }
 
 static int evolve_member(json_t **state, const char *type, const json_t *p)
@@ -749,7 +690,7 @@ static int evolve_fields(json_t **state, const char *type, const json_t *p)
 
 	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
 		if (json_object_get(p, copied[i]))
-			put(*state, copied[i],
+			cora_json_put(*state, copied[i],
 			    json_deep_copy(json_object_get(p, copied[i])),
 			    &bad);
 	return bad ? cora_error_set(CORA_ENOMEM, "out of memory") : 0;
@@ -759,7 +700,7 @@ static int evolve_sealed(json_t **state, const char *type, const json_t *p)
 {
 	bool bad = false;
 
-	put(*state, "status", json_string("Sealed"), &bad);
+	cora_json_put(*state, "status", json_string("Sealed"), &bad);
 	return bad ? cora_error_set(CORA_ENOMEM, "out of memory") :
 		     evolve_fields(state, type, p);
 }
@@ -769,8 +710,8 @@ static int evolve_published(json_t **state, const char *type,
 {
 	bool bad = false;
 
-	put(*state, "status", json_string("Published"), &bad);
-	put(*state, "external_pid",
+	cora_json_put(*state, "status", json_string("Published"), &bad);
+	cora_json_put(*state, "external_pid",
 	    json_pack("{s:O?, s:O?}", "scheme",
 		      json_object_get(p, "external_pid_scheme"), "value",
 		      json_object_get(p, "external_pid_value")), &bad);
@@ -782,7 +723,7 @@ static int evolve_withdrawn(json_t **state, const char *type,
 {
 	bool bad = false;
 
-	put(*state, "status", json_string("Withdrawn"), &bad);
+	cora_json_put(*state, "status", json_string("Withdrawn"), &bad);
 	return bad ? cora_error_set(CORA_ENOMEM, "out of memory") : 0;
 }
 

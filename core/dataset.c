@@ -39,6 +39,7 @@
 #include "core/aggregate.h"
 
 #include "core/clock.h"
+#include "core/cmdarg.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/text.h"
@@ -58,36 +59,6 @@
 #define DS_MODE_MAX 07777
 
 /* ---- command arguments ------------------------------------------------ */
-
-/* A required string member. */
-static int arg_str(const char **out, const json_t *cmd, const char *key,
-		   const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return cora_error_set(CORA_EINVALID, "%s is missing", what);
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* An optional string member: absent or null leaves *out NULL. */
-static int arg_opt_str(const char **out, const json_t *cmd, const char *key,
-		       const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
 
 /* A required integer member in min..max. */
 static int arg_int(json_int_t *out, const json_t *cmd, const char *key,
@@ -157,79 +128,11 @@ static int arg_mtime(json_int_t *out, const json_t *cmd,
 		       "mtime_ns");
 }
 
-/* An optional array of strings of at most max entries; absent or null
- * leaves *out NULL. */
-static int arg_opt_strings(const json_t **out, const json_t *cmd,
-			   const char *key, size_t max, const char *what)
-{
-	const json_t *v = json_object_get(cmd, key), *e;
-	size_t i;
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		return cora_error_set(CORA_EINVALID, "%s must be a list",
-				      what);
-	if (json_array_size(v) > max)
-		return cora_error_set(CORA_EINVALID,
-				      "%s has %zu entries: at most %zu", what,
-				      json_array_size(v), max);
-	json_array_foreach(v, i, e)
-		if (!json_is_string(e))
-			return cora_error_set(CORA_EINVALID,
-					      "%s must be a list of text",
-					      what);
-	*out = v;
-	return 0;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-/* Sets key on an object under construction; a failure (out of memory,
- * or obj itself NULL) is remembered in *bad and reported once, when the
- * payload is emitted. */
-static void put(json_t *obj, const char *key, json_t *v, bool *bad)
-{
-	if (json_object_set_new(obj, key, v) != 0)
-		*bad = true;
-}
-
-/* Adds the attribution key and emits p, unless building it failed. */
-static int emit_by(struct cora_emit *out, const char *type, json_t *p,
-		   const char *by_key, struct cora_ctx *ctx, bool bad)
-{
-	put(p, by_key, json_string(ctx->principal), &bad);
-	if (bad) {
-		json_decref(p);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	return cora_emit(out, type, p);
-}
-
 /* ---- state ------------------------------------------------------------ */
 
 static const char *kind_name(char type)
 {
 	return type == 'd' ? "folder" : type == 'l' ? "symbolic link" : "file";
-}
-
-/* The name a message uses for a dataset: its slug. */
-static const char *ds_label(const json_t *state)
-{
-	const char *s = cora_json_str(state, "slug");
-
-	return s ? s : cora_json_str(state, "id");
-}
-
-static bool is(const json_t *state, const char *key, const char *value)
-{
-	const char *s = cora_json_str(state, key);
-
-	return s && strcmp(s, value) == 0;
 }
 
 static int need_state(const json_t *state, const struct cora_ctx *ctx)
@@ -244,9 +147,7 @@ static int need_state(const json_t *state, const struct cora_ctx *ctx)
 /* ---- evolvers --------------------------------------------------------- */
 
 /* State key <- payload key, for the genesis fold. */
-static const struct {
-	const char *to, *from;
-} registered_fields[] = {
+static const struct cora_field_map registered_fields[] = {
 	{ "id", "dataset_id" },
 	{ "slug", "slug" },
 	{ "name", "name" },
@@ -263,55 +164,42 @@ static const struct {
 	{ "byte_size", "byte_size" },
 };
 
-/* A deep copy of v, or null: the state never shares a value with a
- * payload, so folding later events cannot change an earlier event. */
-static json_t *copy_or_null(const json_t *v)
-{
-	return v ? json_deep_copy(v) : json_null();
-}
-
 static int evolve_registered(json_t **state, const char *type,
 			     const json_t *p)
 {
 	const json_t *enc = json_object_get(p, "encoding");
 	json_t *s;
-	size_t i;
 	bool bad = false;
+	int rc;
 
-	if (!cora_json_str(p, "dataset_id") || !json_is_object(enc))
+	if (!json_is_object(enc))
 		return cora_error_set(CORA_ECORRUPT,
 				      "malformed %s payload", type);
-	s = json_object();
-	for (i = 0; i < sizeof(registered_fields) /
-			sizeof(registered_fields[0]); i++)
-		put(s, registered_fields[i].to,
-		    copy_or_null(json_object_get(p, registered_fields[i].from)),
-		    &bad);
-	put(s, "media_type", copy_or_null(json_object_get(enc, "media_type")),
-	    &bad);
-	put(s, "conforms_to",
-	    copy_or_null(json_object_get(enc, "conforms_to")), &bad);
-	put(s, "status", json_string("Registered"), &bad);
-	put(s, "file_count", json_null(), &bad);
-	if (bad) {
-		json_decref(s);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	*state = s;
-	return 0;
+	if ((rc = cora_state_from(&s, type, p, "dataset_id",
+				  registered_fields,
+				  sizeof(registered_fields) /
+				  sizeof(registered_fields[0]), &bad)))
+		return rc;
+	cora_json_put(s, "media_type", cora_json_copy_of(enc, "media_type"),
+		      &bad);
+	cora_json_put(s, "conforms_to", cora_json_copy_of(enc, "conforms_to"),
+		      &bad);
+	cora_json_put(s, "status", json_string("Registered"), &bad);
+	cora_json_put(s, "file_count", json_null(), &bad);
+	return cora_state_done(state, s, bad);
 }
 
 static int evolve_promoted(json_t **state, const char *type, const json_t *p)
 {
 	bool bad = false;
 
-	put(*state, "intent", json_string("Production"), &bad);
-	put(*state, "checksum", copy_or_null(json_object_get(p, "checksum")),
+	cora_json_put(*state, "intent", json_string("Production"), &bad);
+	cora_json_put(*state, "checksum", cora_json_copy_of(p, "checksum"),
 	    &bad);
-	put(*state, "byte_size",
-	    copy_or_null(json_object_get(p, "byte_size")), &bad);
-	put(*state, "file_count",
-	    copy_or_null(json_object_get(p, "file_count")), &bad);
+	cora_json_put(*state, "byte_size",
+	    cora_json_copy_of(p, "byte_size"), &bad);
+	cora_json_put(*state, "file_count",
+	    cora_json_copy_of(p, "file_count"), &bad);
 	return bad ? cora_error_set(CORA_ENOMEM, "out of memory") : 0;
 }
 
@@ -449,27 +337,6 @@ static int uri_set(json_t **out, const json_t *list, const char *what)
 	return 0;
 }
 
-static int uuid_set(json_t **out, const json_t *list, const char *what)
-{
-	const json_t *e;
-	size_t i;
-
-	*out = json_array();
-	if (!*out)
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	json_array_foreach(list, i, e) {
-		if (!cora_uuid_valid(json_string_value(e)))
-			return cora_error_set(CORA_EINVALID,
-					      "%s '%s' is not a UUID", what,
-					      json_string_value(e));
-		if (json_array_append_new(*out,
-				json_string(json_string_value(e))))
-			return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	cora_json_sort_strings(*out);
-	return 0;
-}
-
 static int decide_register(const json_t *state, const json_t *cmd,
 			   struct cora_ctx *ctx, struct cora_emit *out)
 {
@@ -483,7 +350,7 @@ static int decide_register(const json_t *state, const json_t *cmd,
 	struct cora_uuid u;
 	int rc;
 
-	if ((rc = arg_str(&slug, cmd, "slug", "dataset slug")) ||
+	if ((rc = cora_arg_str(&slug, cmd, "slug", "dataset slug")) ||
 	    (rc = cora_text_slug(slug, "dataset")))
 		return rc;
 	/* A reference is an id or a slug: a slug shaped like an id would
@@ -495,17 +362,19 @@ static int decide_register(const json_t *state, const json_t *cmd,
 	if (state || ctx->lookup(ctx, "Dataset", slug, &other) == 0)
 		return cora_error_set(CORA_EEXISTS,
 				      "dataset '%s' already exists", slug);
-	if ((rc = arg_opt_str(&in_name, cmd, "name", "dataset name")) ||
-	    (rc = arg_opt_str(&in_uri, cmd, "uri", "dataset uri")) ||
-	    (rc = arg_opt_str(&in_media, cmd, "media_type", "media type")) ||
-	    (rc = arg_opt_str(&run_ref, cmd, "producing_run",
+	if ((rc = cora_arg_opt_str(&in_name, cmd, "name", "dataset name")) ||
+	    (rc = cora_arg_opt_str(&in_uri, cmd, "uri", "dataset uri")) ||
+	    (rc = cora_arg_opt_str(&in_media, cmd, "media_type",
+				   "media type")) ||
+	    (rc = cora_arg_opt_str(&run_ref, cmd, "producing_run",
 			      "producing run")) ||
-	    (rc = arg_opt_str(&subject, cmd, "subject_id", "subject id")) ||
-	    (rc = arg_opt_strings(&in_conforms, cmd, "conforms_to",
+	    (rc = cora_arg_opt_str(&subject, cmd, "subject_id",
+				   "subject id")) ||
+	    (rc = cora_arg_opt_strings(&in_conforms, cmd, "conforms_to",
 				  DS_CONFORMS_TO_MAX, "conforms_to")) ||
-	    (rc = arg_opt_strings(&in_derived, cmd, "derived_from",
+	    (rc = cora_arg_opt_strings(&in_derived, cmd, "derived_from",
 				  DS_DERIVED_FROM_MAX, "derived_from")) ||
-	    (rc = arg_opt_strings(&in_calib, cmd, "used_calibration_ids",
+	    (rc = cora_arg_opt_strings(&in_calib, cmd, "used_calibration_ids",
 				  DS_CALIBRATIONS_MAX,
 				  "used_calibration_ids")))
 		return rc;
@@ -539,7 +408,7 @@ static int decide_register(const json_t *state, const json_t *cmd,
 		goto out;
 	}
 	if ((rc = uri_set(&conforms, in_conforms, "conforms_to URI")) ||
-	    (rc = uuid_set(&calib, in_calib, "calibration id")))
+	    (rc = cora_arg_uuid_set(&calib, in_calib, "calibration id")))
 		goto out;
 
 	/* References, after every value is known to be well formed. */
@@ -563,7 +432,7 @@ static int decide_register(const json_t *state, const json_t *cmd,
 					    "not exist", slug, ref);
 			goto out;
 		}
-		if (is(other, "status", "Discarded")) {
+		if (cora_json_is(other, "status", "Discarded")) {
 			rc = cora_error_set(CORA_ESTATE,
 					    "cannot register dataset '%s': "
 					    "derived-from dataset '%s' is "
@@ -579,24 +448,26 @@ static int decide_register(const json_t *state, const json_t *cmd,
 	cora_json_sort_strings(derived);
 
 	p = cora_payload_new(ctx, "dataset_id");
-	put(p, "slug", json_string(slug), &bad);
-	put(p, "name", json_string(name), &bad);
-	put(p, "uri", json_string(uri), &bad);
-	put(p, "checksum", json_null(), &bad);
-	put(p, "byte_size", json_null(), &bad);
-	put(p, "encoding", json_pack("{s:s, s:O}", "media_type", media,
-				     "conforms_to", conforms), &bad);
-	put(p, "producing_run_id",
-	    str_or_null(run ? cora_json_str(run, "id") : NULL), &bad);
-	put(p, "producing_run_end_state",
-	    str_or_null(run ? cora_json_str(run, "status") : NULL), &bad);
-	put(p, "producing_procedure_id", json_null(), &bad);
-	put(p, "producing_actuation_kind", json_null(), &bad);
-	put(p, "subject_id", str_or_null(subject), &bad);
-	put(p, "derived_from", json_incref(derived), &bad);
-	put(p, "used_calibration_ids", json_incref(calib), &bad);
-	put(p, "intent", json_string("Trial"), &bad);
-	rc = emit_by(out, "DatasetRegistered", p, "registered_by", ctx, bad);
+	cora_json_put(p, "slug", json_string(slug), &bad);
+	cora_json_put(p, "name", json_string(name), &bad);
+	cora_json_put(p, "uri", json_string(uri), &bad);
+	cora_json_put(p, "checksum", json_null(), &bad);
+	cora_json_put(p, "byte_size", json_null(), &bad);
+	cora_json_put(p, "encoding", json_pack("{s:s, s:O}", "media_type",
+					       media, "conforms_to", conforms),
+		      &bad);
+	cora_json_put(p, "producing_run_id",
+		      cora_json_str_or_null(cora_json_str(run, "id")), &bad);
+	cora_json_put(p, "producing_run_end_state",
+		      cora_json_str_or_null(cora_json_str(run, "status")), &bad);
+	cora_json_put(p, "producing_procedure_id", json_null(), &bad);
+	cora_json_put(p, "producing_actuation_kind", json_null(), &bad);
+	cora_json_put(p, "subject_id", cora_json_str_or_null(subject), &bad);
+	cora_json_put(p, "derived_from", json_incref(derived), &bad);
+	cora_json_put(p, "used_calibration_ids", json_incref(calib), &bad);
+	cora_json_put(p, "intent", json_string("Trial"), &bad);
+	rc = cora_emit_by(out, "DatasetRegistered", p, "registered_by", ctx,
+			  bad);
 out:
 	free(name);
 	free(uri);
@@ -617,14 +488,14 @@ static int tree_writable(const json_t *state, const struct cora_ctx *ctx)
 
 	if ((rc = need_state(state, ctx)))
 		return rc;
-	if (!is(state, "status", "Registered"))
+	if (!cora_json_is(state, "status", "Registered"))
 		frozen = cora_json_str(state, "status");
-	else if (!is(state, "intent", "Trial"))
+	else if (!cora_json_is(state, "intent", "Trial"))
 		frozen = cora_json_str(state, "intent");
 	if (frozen)
 		return cora_error_set(CORA_EREADONLY,
 				      "dataset '%s' is %s: its files are "
-				      "frozen", ds_label(state), frozen);
+				      "frozen", cora_label(state), frozen);
 	return 0;
 }
 
@@ -650,7 +521,7 @@ static int need_node(struct cora_ctx *ctx, const json_t *state,
 	if (!found)
 		return cora_error_set(CORA_ENOTFOUND,
 				      "'%s' does not exist in dataset '%s'",
-				      path, ds_label(state));
+				      path, cora_label(state));
 	return 0;
 }
 
@@ -673,12 +544,12 @@ static int need_parent(struct cora_ctx *ctx, const json_t *state,
 	if (rc == 0 && !found)
 		rc = cora_error_set(CORA_ENOTFOUND,
 				    "folder '%s' does not exist in dataset "
-				    "'%s'", parent, ds_label(state));
+				    "'%s'", parent, cora_label(state));
 	else if (rc == 0 && info.type != 'd')
 		rc = cora_error_set(CORA_ENOTDIR,
 				    "'%s' is a %s in dataset '%s', not a "
 				    "folder", parent, kind_name(info.type),
-				    ds_label(state));
+				    cora_label(state));
 	free(parent);
 	return rc;
 }
@@ -688,7 +559,7 @@ static int need_parent(struct cora_ctx *ctx, const json_t *state,
 static int arg_path(const char **out, const json_t *cmd, const char *key,
 		    bool root_ok)
 {
-	int rc = arg_str(out, cmd, key, key);
+	int rc = cora_arg_str(out, cmd, key, key);
 
 	if (rc)
 		return rc;
@@ -703,8 +574,22 @@ static json_t *tree_payload(struct cora_ctx *ctx, const char *path,
 {
 	json_t *p = cora_payload_new(ctx, "dataset_id");
 
-	put(p, "path", json_string(path), bad);
+	cora_json_put(p, "path", json_string(path), bad);
 	return p;
+}
+
+/* Emits a file-tree event on path with nothing more to say than key = v
+ * (v taken; no member when key is NULL). */
+static int emit_tree(struct cora_emit *out, const char *type,
+		     const char *by_key, struct cora_ctx *ctx,
+		     const char *path, const char *key, json_t *v)
+{
+	bool bad = false;
+	json_t *p = tree_payload(ctx, path, &bad);
+
+	if (key)
+		cora_json_put(p, key, v, &bad);
+	return cora_emit_by(out, type, p, by_key, ctx, bad);
 }
 
 /* An owner id of the command (uid or gid), copied into the payload. */
@@ -719,7 +604,7 @@ static int put_owner(json_t *p, const json_t *cmd, const char *key,
 	    json_integer_value(v) > 0xfffffffeLL)
 		return cora_error_set(CORA_EINVALID, "%s must be a number "
 				      "from 0 to 4294967294", key);
-	put(p, key, json_integer(json_integer_value(v)), bad);
+	cora_json_put(p, key, json_integer(json_integer_value(v)), bad);
 	return 0;
 }
 
@@ -739,8 +624,40 @@ static int put_ino(json_t *p, const json_t *cmd, bool *bad)
 	    json_integer_value(v) >= CORA_INO_LIMIT)
 		return cora_error_set(CORA_EINVALID,
 				      "inode number must be a reserved one");
-	put(p, "ino", json_integer(json_integer_value(v)), bad);
+	cora_json_put(p, "ino", json_integer(json_integer_value(v)), bad);
 	return 0;
+}
+
+/* A new node may go at path: its parent is a folder, nothing is there. */
+static int need_free(struct cora_ctx *ctx, const json_t *state,
+		     const char *path)
+{
+	struct cora_node_info info;
+	bool found;
+	int rc;
+
+	if ((rc = need_parent(ctx, state, path)) ||
+	    (rc = find_node(&found, ctx, state, path, &info)))
+		return rc;
+	if (found)
+		return cora_error_set(CORA_EEXISTS,
+				      "'%s' already exists in dataset '%s'",
+				      path, cora_label(state));
+	return 0;
+}
+
+/* Emits the event p (taken) that creates a node, with the command's
+ * owner and reserved inode number. */
+static int emit_added(struct cora_emit *out, const char *type, json_t *p,
+		      bool bad, const json_t *cmd, struct cora_ctx *ctx)
+{
+	int rc;
+
+	if ((rc = put_ino(p, cmd, &bad))) {
+		json_decref(p);
+		return rc;
+	}
+	return cora_emit_by(out, type, p, "added_by", ctx, bad);
 }
 
 static int decide_put_file(const json_t *state, const json_t *cmd,
@@ -756,7 +673,7 @@ static int decide_put_file(const json_t *state, const json_t *cmd,
 
 	if ((rc = tree_writable(state, ctx)) ||
 	    (rc = arg_path(&path, cmd, "path", false)) ||
-	    (rc = arg_str(&sha, cmd, "sha256", "sha256")) ||
+	    (rc = cora_arg_str(&sha, cmd, "sha256", "sha256")) ||
 	    (rc = cora_text_sha256(sha, "sha256")) ||
 	    (rc = arg_int(&size, cmd, "size", 0, INT64_MAX, "size")) ||
 	    (rc = arg_mode(&mode, cmd, 0644)) ||
@@ -767,46 +684,40 @@ static int decide_put_file(const json_t *state, const json_t *cmd,
 	if (found && info.type == 'd')
 		return cora_error_set(CORA_EISDIR,
 				      "'%s' is a folder in dataset '%s'", path,
-				      ds_label(state));
+				      cora_label(state));
 	/* The fs layer resolves symbolic links before it writes, so a link
 	 * here means the tree changed under a writer: refuse. */
 	if (found && info.type != 'f')
 		return cora_error_set(CORA_EEXISTS,
 				      "'%s' is a %s in dataset '%s'", path,
-				      kind_name(info.type), ds_label(state));
+				      kind_name(info.type), cora_label(state));
 	if (found && strcmp(info.sha256, sha) == 0 && info.size == size &&
 	    info.mode == (uint32_t)mode && info.mtime_ns == mtime)
 		return 0;
 	p = tree_payload(ctx, path, &bad);
-	put(p, "sha256", json_string(sha), &bad);
-	put(p, "size", json_integer(size), &bad);
-	put(p, "mode", json_integer(mode), &bad);
-	put(p, "mtime_ns", json_integer(mtime), &bad);
-	if (!found && (rc = put_ino(p, cmd, &bad))) {
-		json_decref(p);
-		return rc;
-	}
-	return found ? emit_by(out, "DatasetFileReplaced", p, "replaced_by",
-			       ctx, bad) :
-		       emit_by(out, "DatasetFileAdded", p, "added_by", ctx,
-			       bad);
+	cora_json_put(p, "sha256", json_string(sha), &bad);
+	cora_json_put(p, "size", json_integer(size), &bad);
+	cora_json_put(p, "mode", json_integer(mode), &bad);
+	cora_json_put(p, "mtime_ns", json_integer(mtime), &bad);
+	if (found)
+		return cora_emit_by(out, "DatasetFileReplaced", p,
+				    "replaced_by", ctx, bad);
+	return emit_added(out, "DatasetFileAdded", p, bad, cmd, ctx);
 }
 
 static int decide_add_symlink(const json_t *state, const json_t *cmd,
 			      struct cora_ctx *ctx, struct cora_emit *out)
 {
-	struct cora_node_info info;
 	const char *path, *target;
 	json_int_t mtime;
 	size_t n;
-	bool found;
 	bool bad = false;
 	json_t *p;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
 	    (rc = arg_path(&path, cmd, "path", false)) ||
-	    (rc = arg_str(&target, cmd, "target", "link target")) ||
+	    (rc = cora_arg_str(&target, cmd, "target", "link target")) ||
 	    (rc = arg_mtime(&mtime, cmd, ctx, false)))
 		return rc;
 	n = strlen(target);
@@ -817,21 +728,12 @@ static int decide_add_symlink(const json_t *state, const json_t *cmd,
 	if (!cora_utf8_valid(target, n))
 		return cora_error_set(CORA_EINVALID,
 				      "link target is not valid UTF-8 text");
-	if ((rc = need_parent(ctx, state, path)) ||
-	    (rc = find_node(&found, ctx, state, path, &info)))
+	if ((rc = need_free(ctx, state, path)))
 		return rc;
-	if (found)
-		return cora_error_set(CORA_EEXISTS,
-				      "'%s' already exists in dataset '%s'",
-				      path, ds_label(state));
 	p = tree_payload(ctx, path, &bad);
-	put(p, "target", json_string(target), &bad);
-	put(p, "mtime_ns", json_integer(mtime), &bad);
-	if ((rc = put_ino(p, cmd, &bad))) {
-		json_decref(p);
-		return rc;
-	}
-	return emit_by(out, "DatasetSymlinkAdded", p, "added_by", ctx, bad);
+	cora_json_put(p, "target", json_string(target), &bad);
+	cora_json_put(p, "mtime_ns", json_integer(mtime), &bad);
+	return emit_added(out, "DatasetSymlinkAdded", p, bad, cmd, ctx);
 }
 
 static int folder_children(int64_t *count, struct cora_ctx *ctx,
@@ -866,7 +768,7 @@ static int decide_move(const json_t *state, const json_t *cmd,
 		return rc;
 	if (strcmp(from, to) == 0)
 		return 0;
-	label = ds_label(state);
+	label = cora_label(state);
 	flen = strlen(from);
 	if (src.type == 'd' && strncmp(to, from, flen) == 0 &&
 	    to[flen] == '/')
@@ -896,9 +798,9 @@ static int decide_move(const json_t *state, const json_t *cmd,
 					      "is not empty", from, to, label);
 	}
 	p = cora_payload_new(ctx, "dataset_id");
-	put(p, "from", json_string(from), &bad);
-	put(p, "to", json_string(to), &bad);
-	return emit_by(out, "DatasetEntryMoved", p, "moved_by", ctx, bad);
+	cora_json_put(p, "from", json_string(from), &bad);
+	cora_json_put(p, "to", json_string(to), &bad);
+	return cora_emit_by(out, "DatasetEntryMoved", p, "moved_by", ctx, bad);
 }
 
 static int decide_remove(const json_t *state, const json_t *cmd,
@@ -906,8 +808,6 @@ static int decide_remove(const json_t *state, const json_t *cmd,
 {
 	struct cora_node_info info;
 	const char *path;
-	bool bad = false;
-	json_t *p;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
@@ -917,18 +817,16 @@ static int decide_remove(const json_t *state, const json_t *cmd,
 	if (info.type == 'd')
 		return cora_error_set(CORA_EISDIR,
 				      "'%s' is a folder in dataset '%s'", path,
-				      ds_label(state));
-	p = tree_payload(ctx, path, &bad);
-	return emit_by(out, "DatasetFileRemoved", p, "removed_by", ctx, bad);
+				      cora_label(state));
+	return emit_tree(out, "DatasetFileRemoved", "removed_by", ctx, path,
+			 NULL, NULL);
 }
 
 static int decide_add_folder(const json_t *state, const json_t *cmd,
 			     struct cora_ctx *ctx, struct cora_emit *out)
 {
-	struct cora_node_info info;
 	const char *path;
 	json_int_t mode, mtime;
-	bool found;
 	bool bad = false;
 	json_t *p;
 	int rc;
@@ -937,21 +835,12 @@ static int decide_add_folder(const json_t *state, const json_t *cmd,
 	    (rc = arg_path(&path, cmd, "path", false)) ||
 	    (rc = arg_mode(&mode, cmd, 0755)) ||
 	    (rc = arg_mtime(&mtime, cmd, ctx, false)) ||
-	    (rc = need_parent(ctx, state, path)) ||
-	    (rc = find_node(&found, ctx, state, path, &info)))
+	    (rc = need_free(ctx, state, path)))
 		return rc;
-	if (found)
-		return cora_error_set(CORA_EEXISTS,
-				      "'%s' already exists in dataset '%s'",
-				      path, ds_label(state));
 	p = tree_payload(ctx, path, &bad);
-	put(p, "mode", json_integer(mode), &bad);
-	put(p, "mtime_ns", json_integer(mtime), &bad);
-	if ((rc = put_ino(p, cmd, &bad))) {
-		json_decref(p);
-		return rc;
-	}
-	return emit_by(out, "DatasetFolderAdded", p, "added_by", ctx, bad);
+	cora_json_put(p, "mode", json_integer(mode), &bad);
+	cora_json_put(p, "mtime_ns", json_integer(mtime), &bad);
+	return emit_added(out, "DatasetFolderAdded", p, bad, cmd, ctx);
 }
 
 static int decide_remove_folder(const json_t *state, const json_t *cmd,
@@ -960,17 +849,15 @@ static int decide_remove_folder(const json_t *state, const json_t *cmd,
 	struct cora_node_info info;
 	const char *path;
 	int64_t count;
-	bool bad = false;
-	json_t *p;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
-	    (rc = arg_str(&path, cmd, "path", "path")))
+	    (rc = cora_arg_str(&path, cmd, "path", "path")))
 		return rc;
 	if (path[0] == '\0')
 		return cora_error_set(CORA_EPERM,
 				      "the root folder of dataset '%s' cannot "
-				      "be removed", ds_label(state));
+				      "be removed", cora_label(state));
 	if ((rc = cora_text_relpath(path, "path")) ||
 	    (rc = need_node(ctx, state, path, &info)))
 		return rc;
@@ -978,37 +865,15 @@ static int decide_remove_folder(const json_t *state, const json_t *cmd,
 		return cora_error_set(CORA_ENOTDIR,
 				      "'%s' is a %s in dataset '%s', not a "
 				      "folder", path, kind_name(info.type),
-				      ds_label(state));
+				      cora_label(state));
 	if ((rc = folder_children(&count, ctx, state, path)))
 		return rc;
 	if (count > 0)
 		return cora_error_set(CORA_ENOTEMPTY,
 				      "folder '%s' of dataset '%s' is not "
-				      "empty", path, ds_label(state));
-	p = tree_payload(ctx, path, &bad);
-	return emit_by(out, "DatasetFolderRemoved", p, "removed_by", ctx, bad);
-}
-
-static int decide_set_mode(const json_t *state, const json_t *cmd,
-			   struct cora_ctx *ctx, struct cora_emit *out)
-{
-	struct cora_node_info info;
-	const char *path;
-	json_int_t mode;
-	bool bad = false;
-	json_t *p;
-	int rc;
-
-	if ((rc = tree_writable(state, ctx)) ||
-	    (rc = arg_path(&path, cmd, "path", true)) ||
-	    (rc = arg_mode(&mode, cmd, -1)) ||
-	    (rc = need_node(ctx, state, path, &info)))
-		return rc;
-	if (info.mode == (uint32_t)mode)
-		return 0;
-	p = tree_payload(ctx, path, &bad);
-	put(p, "mode", json_integer(mode), &bad);
-	return emit_by(out, "DatasetModeChanged", p, "changed_by", ctx, bad);
+				      "empty", path, cora_label(state));
+	return emit_tree(out, "DatasetFolderRemoved", "removed_by", ctx, path,
+			 NULL, NULL);
 }
 
 static int decide_set_owner(const json_t *state, const json_t *cmd,
@@ -1037,29 +902,43 @@ static int decide_set_owner(const json_t *state, const json_t *cmd,
 		json_decref(p);
 		return rc;
 	}
-	return emit_by(out, "DatasetOwnerChanged", p, "changed_by", ctx, bad);
+	return cora_emit_by(out, "DatasetOwnerChanged", p, "changed_by", ctx,
+			    bad);
+}
+
+/* set_mode and set_mtime: one attribute of an existing node, the root
+ * included; setting it to what it is emits nothing. */
+static int set_attr(bool mode, const json_t *state, const json_t *cmd,
+		    struct cora_ctx *ctx, struct cora_emit *out)
+{
+	struct cora_node_info info;
+	const char *path;
+	json_int_t v;
+	int rc;
+
+	if ((rc = tree_writable(state, ctx)) ||
+	    (rc = arg_path(&path, cmd, "path", true)) ||
+	    (rc = mode ? arg_mode(&v, cmd, -1) :
+		  arg_mtime(&v, cmd, ctx, true)) ||
+	    (rc = need_node(ctx, state, path, &info)))
+		return rc;
+	if (mode ? info.mode == (uint32_t)v : info.mtime_ns == v)
+		return 0;
+	return emit_tree(out, mode ? "DatasetModeChanged" :
+			 "DatasetMtimeChanged", "changed_by", ctx, path,
+			 mode ? "mode" : "mtime_ns", json_integer(v));
+}
+
+static int decide_set_mode(const json_t *state, const json_t *cmd,
+			   struct cora_ctx *ctx, struct cora_emit *out)
+{
+	return set_attr(true, state, cmd, ctx, out);
 }
 
 static int decide_set_mtime(const json_t *state, const json_t *cmd,
 			    struct cora_ctx *ctx, struct cora_emit *out)
 {
-	struct cora_node_info info;
-	const char *path;
-	json_int_t mtime;
-	bool bad = false;
-	json_t *p;
-	int rc;
-
-	if ((rc = tree_writable(state, ctx)) ||
-	    (rc = arg_path(&path, cmd, "path", true)) ||
-	    (rc = arg_mtime(&mtime, cmd, ctx, true)) ||
-	    (rc = need_node(ctx, state, path, &info)))
-		return rc;
-	if (info.mtime_ns == mtime)
-		return 0;
-	p = tree_payload(ctx, path, &bad);
-	put(p, "mtime_ns", json_integer(mtime), &bad);
-	return emit_by(out, "DatasetMtimeChanged", p, "changed_by", ctx, bad);
+	return set_attr(false, state, cmd, ctx, out);
 }
 
 /* Decoded length of strict base64 (RFC 4648 section 4, padded), or -1. */
@@ -1088,7 +967,7 @@ static int xattr_name(const char **name, const json_t *cmd)
 	size_t n;
 	int rc;
 
-	if ((rc = arg_str(name, cmd, "name", "extended attribute name")))
+	if ((rc = cora_arg_str(name, cmd, "name", "extended attribute name")))
 		return rc;
 	n = strlen(*name);
 	if (n > DS_XATTR_NAME_MAX || !cora_utf8_valid(*name, n))
@@ -1119,7 +998,7 @@ static int decide_set_xattr(const json_t *state, const json_t *cmd,
 	if ((rc = tree_writable(state, ctx)) ||
 	    (rc = arg_path(&path, cmd, "path", true)) ||
 	    (rc = xattr_name(&name, cmd)) ||
-	    (rc = arg_str(&value, cmd, "value",
+	    (rc = cora_arg_str(&value, cmd, "value",
 			  "extended attribute value")))
 		return rc;
 	len = base64_decoded_len(value);
@@ -1134,9 +1013,9 @@ static int decide_set_xattr(const json_t *state, const json_t *cmd,
 	if ((rc = need_node(ctx, state, path, &info)))
 		return rc;
 	p = tree_payload(ctx, path, &bad);
-	put(p, "name", json_string(name), &bad);
-	put(p, "value", json_string(value), &bad);
-	return emit_by(out, "DatasetXattrSet", p, "set_by", ctx, bad);
+	cora_json_put(p, "name", json_string(name), &bad);
+	cora_json_put(p, "value", json_string(value), &bad);
+	return cora_emit_by(out, "DatasetXattrSet", p, "set_by", ctx, bad);
 }
 
 static int decide_remove_xattr(const json_t *state, const json_t *cmd,
@@ -1144,8 +1023,6 @@ static int decide_remove_xattr(const json_t *state, const json_t *cmd,
 {
 	struct cora_node_info info;
 	const char *path, *name;
-	bool bad = false;
-	json_t *p;
 	int rc;
 
 	if ((rc = tree_writable(state, ctx)) ||
@@ -1153,9 +1030,8 @@ static int decide_remove_xattr(const json_t *state, const json_t *cmd,
 	    (rc = xattr_name(&name, cmd)) ||
 	    (rc = need_node(ctx, state, path, &info)))
 		return rc;
-	p = tree_payload(ctx, path, &bad);
-	put(p, "name", json_string(name), &bad);
-	return emit_by(out, "DatasetXattrRemoved", p, "removed_by", ctx, bad);
+	return emit_tree(out, "DatasetXattrRemoved", "removed_by", ctx, path,
+			 "name", json_string(name));
 }
 
 /* ---- promote, demote, discard ----------------------------------------- */
@@ -1211,7 +1087,7 @@ static void tree_acc_release(struct tree_acc *acc)
 /* Guards 4-7 of reference 3.2, against the catalog as it is now. */
 static int promote_guards(const json_t *state, struct cora_ctx *ctx)
 {
-	const char *label = ds_label(state), *run_id, *kind;
+	const char *label = cora_label(state), *run_id, *kind;
 	const json_t *run, *input, *e;
 	size_t i;
 
@@ -1222,7 +1098,7 @@ static int promote_guards(const json_t *state, struct cora_ctx *ctx)
 					      "cannot promote dataset '%s': "
 					      "producing run '%s' does not "
 					      "exist", label, run_id);
-		if (!is(run, "status", "Completed"))
+		if (!cora_json_is(run, "status", "Completed"))
 			return cora_error_set(CORA_ESTATE,
 				"cannot promote dataset '%s': producing run "
 				"'%s' did not complete (it is %s)", label,
@@ -1238,13 +1114,14 @@ static int promote_guards(const json_t *state, struct cora_ctx *ctx)
 					      "cannot promote dataset '%s': "
 					      "input dataset '%s' does not "
 					      "exist", label, id);
-		if (!is(input, "intent", "Production") ||
-		    !is(input, "status", "Registered"))
+		if (!cora_json_is(input, "intent", "Production") ||
+		    !cora_json_is(input, "status", "Registered"))
 			return cora_error_set(CORA_ESTATE,
 				"cannot promote dataset '%s': input dataset "
 				"'%s' is %s, not Production: promote inputs "
-				"first", label, ds_label(input),
-				is(input, "status", "Discarded") ? "Discarded" :
+				"first", label, cora_label(input),
+				cora_json_is(input, "status",
+					     "Discarded") ? "Discarded" :
 				cora_json_str(input, "intent"));
 	}
 	kind = cora_json_str(state, "producing_actuation_kind");
@@ -1262,6 +1139,34 @@ static int promote_guards(const json_t *state, struct cora_ctx *ctx)
 	return 0;
 }
 
+/* The intent axis: `verb` takes a dataset that is not Discarded from
+ * intent `from` to `to`; `tail` ends the message for any other intent. */
+static int need_intent(const json_t *state, const struct cora_ctx *ctx,
+		       const char *verb, const char *from, const char *to,
+		       const char *tail)
+{
+	const char *label;
+	int rc;
+
+	if ((rc = need_state(state, ctx)))
+		return rc;
+	label = cora_label(state);
+	if (cora_json_is(state, "status", "Discarded"))
+		return cora_error_set(CORA_ESTATE,
+				      "cannot %s dataset '%s': it is "
+				      "Discarded", verb, label);
+	if (cora_json_is(state, "intent", to))
+		return cora_error_set(CORA_ESTATE,
+				      "cannot %s dataset '%s': it is "
+				      "already %s", verb, label, to);
+	if (!cora_json_is(state, "intent", from))
+		return cora_error_set(CORA_ESTATE,
+				      "cannot %s dataset '%s': it is %s%s",
+				      verb, label,
+				      cora_json_str(state, "intent"), tail);
+	return 0;
+}
+
 static int decide_promote(const json_t *state, const json_t *cmd,
 			  struct cora_ctx *ctx, struct cora_emit *out)
 {
@@ -1273,23 +1178,12 @@ static int decide_promote(const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = need_intent(state, ctx, "promote", "Trial", "Production",
+			      "")))
 		return rc;
-	label = ds_label(state);
-	if (is(state, "status", "Discarded"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot promote dataset '%s': it is "
-				      "Discarded", label);
-	if (is(state, "intent", "Production"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot promote dataset '%s': it is "
-				      "already Production", label);
-	if (!is(state, "intent", "Trial"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot promote dataset '%s': it is %s",
-				      label, cora_json_str(state, "intent"));
+	label = cora_label(state);
 	if ((rc = promote_guards(state, ctx)) ||
-	    (rc = arg_str(&in_reason, cmd, "reason", "reason")) ||
+	    (rc = cora_arg_str(&in_reason, cmd, "reason", "reason")) ||
 	    (rc = cora_text_reason(&reason, in_reason)))
 		return rc;
 
@@ -1303,12 +1197,12 @@ static int decide_promote(const json_t *state, const json_t *cmd,
 	if (rc)
 		goto out;
 	p = cora_payload_new(ctx, "dataset_id");
-	put(p, "reason", json_string(reason), &bad);
-	put(p, "checksum", json_pack("{s:s, s:s}", "algorithm",
+	cora_json_put(p, "reason", json_string(reason), &bad);
+	cora_json_put(p, "checksum", json_pack("{s:s, s:s}", "algorithm",
 				     "sha256-tree", "value", hex), &bad);
-	put(p, "byte_size", json_integer(acc.bytes), &bad);
-	put(p, "file_count", json_integer((json_int_t)acc.n), &bad);
-	rc = emit_by(out, "DatasetPromoted", p, "promoted_by", ctx, bad);
+	cora_json_put(p, "byte_size", json_integer(acc.bytes), &bad);
+	cora_json_put(p, "file_count", json_integer((json_int_t)acc.n), &bad);
+	rc = cora_emit_by(out, "DatasetPromoted", p, "promoted_by", ctx, bad);
 out:
 	tree_acc_release(&acc);
 	free(reason);
@@ -1325,37 +1219,24 @@ static int emit_reason_event(const json_t *cmd, struct cora_ctx *ctx,
 	json_t *p;
 	int rc;
 
-	if ((rc = arg_str(&in_reason, cmd, "reason", "reason")) ||
+	if ((rc = cora_arg_str(&in_reason, cmd, "reason", "reason")) ||
 	    (rc = cora_text_reason(&reason, in_reason)))
 		return rc;
 	p = cora_payload_new(ctx, "dataset_id");
-	put(p, "reason", json_string(reason), &bad);
+	cora_json_put(p, "reason", json_string(reason), &bad);
 	free(reason);
-	return emit_by(out, type, p, by_key, ctx, bad);
+	return cora_emit_by(out, type, p, by_key, ctx, bad);
 }
 
 static int decide_demote(const json_t *state, const json_t *cmd,
 			 struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const char *label;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = need_intent(state, ctx, "demote", "Production",
+			      "Retracted",
+			      ", not Production (discard it instead)")))
 		return rc;
-	label = ds_label(state);
-	if (is(state, "status", "Discarded"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot demote dataset '%s': it is "
-				      "Discarded", label);
-	if (is(state, "intent", "Retracted"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot demote dataset '%s': it is "
-				      "already Retracted", label);
-	if (!is(state, "intent", "Production"))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot demote dataset '%s': it is %s, "
-				      "not Production (discard it instead)",
-				      label, cora_json_str(state, "intent"));
 	return emit_reason_event(cmd, ctx, out, "DatasetDemoted",
 				 "demoted_by");
 }
@@ -1367,10 +1248,10 @@ static int decide_discard(const json_t *state, const json_t *cmd,
 
 	if ((rc = need_state(state, ctx)))
 		return rc;
-	if (!is(state, "status", "Registered"))
+	if (!cora_json_is(state, "status", "Registered"))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot discard dataset '%s': it is "
-				      "already Discarded", ds_label(state));
+				      "already Discarded", cora_label(state));
 	return emit_reason_event(cmd, ctx, out, "DatasetDiscarded",
 				 "discarded_by");
 }

@@ -23,6 +23,7 @@
  */
 #include "core/aggregate.h"
 
+#include "core/cmdarg.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/text.h"
@@ -45,63 +46,6 @@ static const char *const affordances[] = {
 };
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static bool one_of(const char *s, const char *const *set)
-{
-	for (; s && *set; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
-}
-
-/* Adds s to a sorted set of strings.  Duplicates are dropped here rather
- * than by cora_json_sort_strings(), whose dedup compares the next element
- * with the duplicate it has just released (a use after free). */
-static void set_add(json_t *set, const char *s)
-{
-	if (!s || cora_json_array_has(set, s))
-		return;
-	json_array_append_new(set, json_string(s));
-	cora_json_sort_strings(set);
-}
-
-/* How messages name a family: its slug, else its name, else its id. */
-static const char *label(const json_t *state)
-{
-	const char *s = cora_json_str(state, "slug");
-
-	if (!s)
-		s = cora_json_str(state, "name");
-	if (!s)
-		s = cora_json_str(state, "id");
-	return s ? s : "?";
-}
-
-static json_t *copy_or_null(const json_t *v)
-{
-	return v ? json_deep_copy(v) : json_null();
-}
-
-/* Invariant 3 for a slug that will be used. */
-static int check_slug(struct cora_ctx *ctx, const char *slug)
-{
-	struct cora_uuid u;
-	const json_t *other;
-	int rc;
-
-	rc = cora_text_slug(slug, "family");
-	if (rc)
-		return rc;
-	if (cora_uuid_parse(&u, slug) == 0)
-		return cora_error_set(CORA_EINVALID,
-				      "family slug '%s' may not be a uuid",
-				      slug);
-	rc = ctx->lookup(ctx, "Family", slug, &other);
-	if (rc == 0)
-		return cora_error_set(CORA_EEXISTS,
-				      "family '%s' already exists", slug);
-	return rc == CORA_ENOTFOUND ? 0 : rc;
-}
 
 /* True when name can serve as the slug (checked quietly). */
 static bool slug_like(const char *name)
@@ -138,7 +82,7 @@ out:
 static int decide_define(const json_t *state, const json_t *cmd,
 			 struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const json_t *list, *v, *given;
+	const json_t *list, *v;
 	const char *slug = NULL;
 	char *name = NULL;
 	json_t *set = json_array(), *p;
@@ -147,7 +91,7 @@ static int decide_define(const json_t *state, const json_t *cmd,
 
 	if (state) {
 		rc = cora_error_set(CORA_EEXISTS, "family '%s' already exists",
-				    label(state));
+				    cora_label_named(state));
 		goto out;
 	}
 	if (!set) {
@@ -164,28 +108,21 @@ static int decide_define(const json_t *state, const json_t *cmd,
 		goto out;
 	}
 	json_array_foreach(list, i, v) {
-		if (!one_of(json_string_value(v), affordances)) {
+		if (!cora_one_of(json_string_value(v), affordances)) {
 			rc = cora_error_set(CORA_EINVALID,
 					    "unknown affordance '%s'",
 					    json_is_string(v) ?
 					    json_string_value(v) : "?");
 			goto out;
 		}
-		set_add(set, json_string_value(v));
+		cora_json_set_add(set, json_string_value(v));
 	}
 
-	given = json_object_get(cmd, "slug");
-	if (given && !json_is_null(given)) {
-		if (!json_is_string(given)) {
-			rc = cora_error_set(CORA_EINVALID,
-					    "family slug must be text");
-			goto out;
-		}
-		slug = json_string_value(given);
-	} else if (slug_like(name)) {
+	if ((rc = cora_arg_opt_str(&slug, cmd, "slug", "family slug")))
+		goto out;
+	if (!slug && slug_like(name))
 		slug = name;
-	}
-	if (slug && (rc = check_slug(ctx, slug)))
+	if (slug && (rc = cora_check_slug(ctx, "Family", "family", slug)))
 		goto out;
 
 	p = cora_payload_new(ctx, "family_id");
@@ -205,32 +142,8 @@ out:
 static int decide_deprecate(const json_t *state, const json_t *cmd,
 			    struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const json_t *raw;
-	const char *status;
-	char *reason = NULL;
-	json_t *p;
-	int rc;
-
-	if (!state)
-		return cora_error_set(CORA_ENOTFOUND,
-				      "family '%s' does not exist",
-				      ctx->stream_id ? ctx->stream_id : "?");
-	status = cora_json_str(state, "status");
-	if (status && strcmp(status, "Deprecated") == 0)
-		return cora_error_set(CORA_ESTATE,
-				      "cannot deprecate family '%s': it is "
-				      "Deprecated", label(state));
-	raw = json_object_get(cmd, "reason");
-	if (raw && !json_is_null(raw) && !json_is_string(raw))
-		return cora_error_set(CORA_EINVALID, "reason must be text");
-	if (raw && !json_is_null(raw) &&
-	    (rc = cora_text_reason(&reason, json_string_value(raw))))
-		return rc;
-	p = cora_payload_new(ctx, "family_id");
-	if (p && reason)
-		json_object_set_new(p, "reason", json_string(reason));
-	free(reason);
-	return cora_emit(out, "FamilyDeprecated", p);
+	return cora_decide_deprecate(state, cmd, ctx, out, "family", "family_id",
+				     "FamilyDeprecated");
 }
 
 /* ---- evolvers ------------------------------------------------------------------ */
@@ -242,10 +155,10 @@ static int evolve_defined(json_t **state, const char *type, const json_t *p)
 
 	if (!s)
 		return cora_error_set(CORA_ENOMEM, "out of memory");
-	json_object_set_new(s, "id", copy_or_null(json_object_get(p, "family_id")));
+	json_object_set_new(s, "id", cora_json_copy_of(p, "family_id"));
 	if ((v = json_object_get(p, "slug")))
 		json_object_set_new(s, "slug", json_deep_copy(v));
-	json_object_set_new(s, "name", copy_or_null(json_object_get(p, "name")));
+	json_object_set_new(s, "name", cora_json_copy_of(p, "name"));
 	v = json_object_get(p, "affordances");
 	json_object_set_new(s, "affordances",
 			    v ? json_deep_copy(v) : json_array());

@@ -31,6 +31,7 @@
  */
 #include "core/aggregate.h"
 
+#include "core/cmdarg.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/text.h"
@@ -43,93 +44,6 @@
 static const char *const identifier_types[] = { "ROR", "GRID", "ISNI", NULL };
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static bool one_of(const char *s, const char *const *set)
-{
-	for (; s && *set; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
-}
-
-/* Adds s to a sorted set of strings.  Duplicates are dropped here rather
- * than by cora_json_sort_strings(), whose dedup compares the next element
- * with the duplicate it has just released (a use after free). */
-static void set_add(json_t *set, const char *s)
-{
-	if (!s || cora_json_array_has(set, s))
-		return;
-	json_array_append_new(set, json_string(s));
-	cora_json_sort_strings(set);
-}
-
-/* How messages name an aggregate: its slug, else its name, else its id. */
-static const char *label(const json_t *state)
-{
-	const char *s = cora_json_str(state, "slug");
-
-	if (!s)
-		s = cora_json_str(state, "name");
-	if (!s)
-		s = cora_json_str(state, "id");
-	return s ? s : "?";
-}
-
-/* An optional string member: absent or null gives NULL. */
-static int opt_str(const json_t *obj, const char *key, const char *what,
-		   const char **out)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int resolve(struct cora_ctx *ctx, const char *stream_type,
-		   const char *what, const char *ref, const json_t **st)
-{
-	int rc;
-
-	if (!ref || !*ref)
-		return cora_error_set(CORA_EINVALID, "%s is missing", what);
-	rc = ctx->lookup(ctx, stream_type, ref, st);
-	if (rc == CORA_ENOTFOUND)
-		return cora_error_set(rc, "%s '%s' does not exist", what, ref);
-	return rc;
-}
-
-/* Invariant 5. */
-static int check_slug(struct cora_ctx *ctx, const char *slug)
-{
-	struct cora_uuid u;
-	const json_t *other;
-	int rc;
-
-	rc = cora_text_slug(slug, "model");
-	if (rc)
-		return rc;
-	if (cora_uuid_parse(&u, slug) == 0)
-		return cora_error_set(CORA_EINVALID,
-				      "model slug '%s' may not be a uuid", slug);
-	rc = ctx->lookup(ctx, "Model", slug, &other);
-	if (rc == 0)
-		return cora_error_set(CORA_EEXISTS,
-				      "model '%s' already exists", slug);
-	return rc == CORA_ENOTFOUND ? 0 : rc;
-}
-
-static int need_state(const json_t *state, const struct cora_ctx *ctx)
-{
-	if (!state)
-		return cora_error_set(CORA_ENOTFOUND, "model '%s' does not exist",
-				      ctx->stream_id ? ctx->stream_id : "?");
-	return 0;
-}
 
 static bool deprecated(const json_t *state)
 {
@@ -197,15 +111,16 @@ static int parse_manufacturer(json_t **out, const json_t *in)
 				      "name");
 	if ((rc = cora_text_bounded(&name, cora_json_str(in, "name"), 1, 200,
 				    "manufacturer name")) ||
-	    (rc = opt_str(in, "identifier", "manufacturer identifier", &raw)))
+	    (rc = cora_arg_opt_str(&raw, in, "identifier",
+				   "manufacturer identifier")))
 		goto out;
 	if (raw && (rc = cora_text_bounded(&ident, raw, 1, 200,
 					   "manufacturer identifier")))
 		goto out;
-	if ((rc = opt_str(in, "identifier_type",
-			  "manufacturer identifier type", &type)))
+	if ((rc = cora_arg_opt_str(&type, in, "identifier_type",
+				   "manufacturer identifier type")))
 		goto out;
-	if (type && !one_of(type, identifier_types)) {
+	if (type && !cora_one_of(type, identifier_types)) {
 		rc = cora_error_set(CORA_EINVALID,
 				    "manufacturer identifier type '%s' must be "
 				    "ROR, GRID or ISNI", type);
@@ -241,7 +156,7 @@ static int decide_define(const json_t *state, const json_t *cmd,
 
 	if (state) {
 		rc = cora_error_set(CORA_EEXISTS, "model '%s' already exists",
-				    label(state));
+				    cora_label_named(state));
 		goto out;
 	}
 	if (!ids) {
@@ -254,9 +169,9 @@ static int decide_define(const json_t *state, const json_t *cmd,
 							  "manufacturer"))) ||
 	    (rc = cora_text_bounded(&part, cora_json_str(cmd, "part_number"),
 				    1, 100, "part number")) ||
-	    (rc = opt_str(cmd, "slug", "model slug", &slug)))
+	    (rc = cora_arg_opt_str(&slug, cmd, "slug", "model slug")))
 		goto out;
-	if (slug && (rc = check_slug(ctx, slug)))
+	if (slug && (rc = cora_check_slug(ctx, "Model", "model", slug)))
 		goto out;
 	list = json_object_get(cmd, "families");
 	if (list && !json_is_null(list) && !json_is_array(list)) {
@@ -270,11 +185,11 @@ static int decide_define(const json_t *state, const json_t *cmd,
 					    "names or ids");
 			goto out;
 		}
-		rc = resolve(ctx, "Family", "family", json_string_value(v),
+		rc = cora_resolve(ctx, "Family", "family", json_string_value(v),
 			     &fam);
 		if (rc)
 			goto out;
-		set_add(ids, cora_json_str(fam, "id"));
+		cora_json_set_add(ids, cora_json_str(fam, "id"));
 	}
 
 	p = cora_payload_new(ctx, "model_id");
@@ -305,31 +220,34 @@ static int family_change(bool add, const json_t *state, const json_t *cmd,
 	json_t *p;
 	int rc;
 
-	if ((rc = need_state(state, ctx)))
+	if ((rc = cora_need_state(state, ctx, "model")))
 		return rc;
 	if (deprecated(state))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot %s model '%s': it is Deprecated",
 				      add ? "add a family to" :
-				      "remove a family from", label(state));
-	if ((rc = opt_str(cmd, "family", "family", &ref)))
+				      "remove a family from",
+				      cora_label_named(state));
+	if ((rc = cora_arg_opt_str(&ref, cmd, "family", "family")))
 		return rc;
 	declared = json_object_get(state, "declared_family_ids");
 	/* Removing an id in the set needs no lookup. */
 	if (!add && ref && cora_json_array_has(declared, ref))
 		fid = ref;
-	else if ((rc = resolve(ctx, "Family", "family", ref, &fam)))
+	else if ((rc = cora_resolve(ctx, "Family", "family", ref, &fam)))
 		return rc;
 	else
 		fid = cora_json_str(fam, "id");
 	if (add && cora_json_array_has(declared, fid))
 		return cora_error_set(CORA_EEXISTS,
 				      "model '%s' already declares family '%s'",
-				      label(state), fam ? label(fam) : ref);
+				      cora_label_named(state),
+				      fam ? cora_label_named(fam) : ref);
 	if (!add && !cora_json_array_has(declared, fid))
 		return cora_error_set(CORA_ENOTFOUND,
 				      "model '%s' does not declare family '%s'",
-				      label(state), fam ? label(fam) : ref);
+				      cora_label_named(state),
+				      fam ? cora_label_named(fam) : ref);
 	p = cora_payload_new(ctx, "model_id");
 	if (p)
 		json_object_set_new(p, "family_id", json_string(fid));
@@ -352,34 +270,11 @@ static int decide_remove_family(const json_t *state, const json_t *cmd,
 static int decide_deprecate(const json_t *state, const json_t *cmd,
 			    struct cora_ctx *ctx, struct cora_emit *out)
 {
-	const char *raw;
-	char *reason = NULL;
-	json_t *p;
-	int rc;
-
-	if ((rc = need_state(state, ctx)))
-		return rc;
-	if (deprecated(state))
-		return cora_error_set(CORA_ESTATE,
-				      "cannot deprecate model '%s': it is "
-				      "Deprecated", label(state));
-	if ((rc = opt_str(cmd, "reason", "reason", &raw)))
-		return rc;
-	if (raw && (rc = cora_text_reason(&reason, raw)))
-		return rc;
-	p = cora_payload_new(ctx, "model_id");
-	if (p && reason)
-		json_object_set_new(p, "reason", json_string(reason));
-	free(reason);
-	return cora_emit(out, "ModelDeprecated", p);
+	return cora_decide_deprecate(state, cmd, ctx, out, "model", "model_id",
+				     "ModelDeprecated");
 }
 
 /* ---- evolvers ------------------------------------------------------------------ */
-
-static json_t *copy_or_null(const json_t *v)
-{
-	return v ? json_deep_copy(v) : json_null();
-}
 
 static int evolve_defined(json_t **state, const char *type, const json_t *p)
 {
@@ -388,14 +283,14 @@ static int evolve_defined(json_t **state, const char *type, const json_t *p)
 
 	if (!s)
 		return cora_error_set(CORA_ENOMEM, "out of memory");
-	json_object_set_new(s, "id", copy_or_null(json_object_get(p, "model_id")));
+	json_object_set_new(s, "id", cora_json_copy_of(p, "model_id"));
 	if ((v = json_object_get(p, "slug")))
 		json_object_set_new(s, "slug", json_deep_copy(v));
-	json_object_set_new(s, "name", copy_or_null(json_object_get(p, "name")));
+	json_object_set_new(s, "name", cora_json_copy_of(p, "name"));
 	json_object_set_new(s, "manufacturer",
-			    copy_or_null(json_object_get(p, "manufacturer")));
+			    cora_json_copy_of(p, "manufacturer"));
 	json_object_set_new(s, "part_number",
-			    copy_or_null(json_object_get(p, "part_number")));
+			    cora_json_copy_of(p, "part_number"));
 	v = json_object_get(p, "declared_family_ids");
 	json_object_set_new(s, "declared_family_ids",
 			    v ? json_deep_copy(v) : json_array());
@@ -418,7 +313,7 @@ static int evolve_family(json_t **state, const char *type, const json_t *p)
 		json_object_set_new(*state, "declared_family_ids", ids);
 	}
 	if (strcmp(type, "ModelFamilyAdded") == 0) {
-		set_add(ids, fid);
+		cora_json_set_add(ids, fid);
 		return 0;
 	}
 	/* declared_family_ids comes from the ModelDefined payload as

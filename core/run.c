@@ -35,6 +35,7 @@
 #include "core/aggregate.h"
 
 #include "core/clock.h"
+#include "core/cmdarg.h"
 #include "core/error.h"
 #include "core/text.h"
 #include "core/uuid.h"
@@ -52,54 +53,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int arg_str(const char **out, const json_t *cmd, const char *key,
-		   const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return cora_error_set(CORA_EINVALID, "%s is missing", what);
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int arg_opt_str(const char **out, const json_t *cmd, const char *key,
-		       const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return cora_error_set(CORA_EINVALID, "%s must be text", what);
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* An optional list of at most max entries; absent or null gives NULL. */
-static int arg_opt_list(const json_t **out, const json_t *cmd,
-			const char *key, size_t max, const char *what)
-{
-	const json_t *v = json_object_get(cmd, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		return cora_error_set(CORA_EINVALID, "%s must be a list",
-				      what);
-	if (json_array_size(v) > max)
-		return cora_error_set(CORA_EINVALID,
-				      "%s has %zu entries: at most %zu", what,
-				      json_array_size(v), max);
-	*out = v;
-	return 0;
-}
-
 static int opt_uuid(const char *s, const char *what)
 {
 	if (s && !cora_uuid_valid(s))
@@ -108,47 +61,10 @@ static int opt_uuid(const char *s, const char *what)
 	return 0;
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *copy_or_null(const json_t *v)
-{
-	return v ? json_deep_copy(v) : json_null();
-}
-
-/* Sets key; a failure (out of memory) is remembered in *bad. */
-static void put(json_t *obj, const char *key, json_t *v, bool *bad)
-{
-	if (json_object_set_new(obj, key, v) != 0)
-		*bad = true;
-}
-
-static int emit_by(struct cora_emit *out, const char *type, json_t *p,
-		   const char *by_key, struct cora_ctx *ctx, bool bad)
-{
-	put(p, by_key, json_string(ctx->principal), &bad);
-	if (bad) {
-		json_decref(p);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	return cora_emit(out, type, p);
-}
-
-static const char *run_label(const json_t *state)
-{
-	const char *s = cora_json_str(state, "slug");
-
-	return s ? s : cora_json_str(state, "id");
-}
-
 /* ---- evolvers --------------------------------------------------------- */
 
 /* State key <- RunStarted key. */
-static const struct {
-	const char *to, *from;
-} started_fields[] = {
+static const struct cora_field_map started_fields[] = {
 	{ "id", "run_id" },
 	{ "slug", "slug" },
 	{ "name", "name" },
@@ -168,27 +84,17 @@ static int evolve_started(json_t **state, const char *type, const json_t *p)
 {
 	bool bad = false;
 	json_t *s;
-	size_t i;
+	int rc;
 
-	if (!cora_json_str(p, "run_id"))
-		return cora_error_set(CORA_ECORRUPT, "malformed %s payload",
-				      type);
-	s = json_object();
-	for (i = 0; i < sizeof(started_fields) / sizeof(started_fields[0]);
-	     i++)
-		put(s, started_fields[i].to,
-		    copy_or_null(json_object_get(p, started_fields[i].from)),
-		    &bad);
-	put(s, "status", json_string("Running"), &bad);
-	put(s, "ended_at", json_null(), &bad);
-	put(s, "end_reason", json_null(), &bad);
-	put(s, "interrupted_at", json_null(), &bad);
-	if (bad) {
-		json_decref(s);
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	*state = s;
-	return 0;
+	if ((rc = cora_state_from(&s, type, p, "run_id", started_fields,
+				  sizeof(started_fields) /
+				  sizeof(started_fields[0]), &bad)))
+		return rc;
+	cora_json_put(s, "status", json_string("Running"), &bad);
+	cora_json_put(s, "ended_at", json_null(), &bad);
+	cora_json_put(s, "end_reason", json_null(), &bad);
+	cora_json_put(s, "interrupted_at", json_null(), &bad);
+	return cora_state_done(state, s, bad);
 }
 
 /* ---- transitions ------------------------------------------------------ */
@@ -242,14 +148,14 @@ static int evolve_transition(json_t **state, const char *type,
 	const struct transition *t = transition_by_event(type);
 	bool bad = false;
 
-	put(*state, "status", json_string(t->to), &bad);
+	cora_json_put(*state, "status", json_string(t->to), &bad);
 	if (t->terminal) {
-		put(*state, "ended_at",
-		    copy_or_null(json_object_get(p, "occurred_at")), &bad);
-		put(*state, "end_reason",
-		    copy_or_null(json_object_get(p, "reason")), &bad);
-		put(*state, "interrupted_at",
-		    copy_or_null(json_object_get(p, "interrupted_at")), &bad);
+		cora_json_put(*state, "ended_at",
+		    cora_json_copy_of(p, "occurred_at"), &bad);
+		cora_json_put(*state, "end_reason",
+		    cora_json_copy_of(p, "reason"), &bad);
+		cora_json_put(*state, "interrupted_at",
+		    cora_json_copy_of(p, "interrupted_at"), &bad);
 	}
 	return bad ? cora_error_set(CORA_ENOMEM, "out of memory") : 0;
 }
@@ -276,7 +182,8 @@ static int interrupted_at(char buf[CORA_TIME_STRLEN], const json_t *state,
 	int rc;
 
 	*given = false;
-	if ((rc = arg_opt_str(&in, cmd, "interrupted_at", "interrupted_at")))
+	if ((rc = cora_arg_opt_str(&in, cmd, "interrupted_at",
+				   "interrupted_at")))
 		return rc;
 	if (!in)
 		return 0;
@@ -293,7 +200,7 @@ static int interrupted_at(char buf[CORA_TIME_STRLEN], const json_t *state,
 	    at < start)
 		return cora_error_set(CORA_EINVALID,
 				      "interrupted_at '%s' is before run '%s' "
-				      "started", in, run_label(state));
+				      "started", in, cora_label(state));
 	cora_time_format(buf, at);
 	*given = true;
 	return 0;
@@ -317,10 +224,10 @@ static int decide_transition(const struct transition *t, const json_t *state,
 	if (!(status_bit(state) & t->from))
 		return cora_error_set(CORA_ESTATE,
 				      "cannot %s run '%s': it is %s", t->verb,
-				      run_label(state),
+				      cora_label(state),
 				      cora_json_str(state, "status"));
 	if (t->reason &&
-	    ((rc = arg_str(&in_reason, cmd, "reason", "reason")) ||
+	    ((rc = cora_arg_str(&in_reason, cmd, "reason", "reason")) ||
 	     (rc = cora_text_reason(&reason, in_reason))))
 		return rc;
 	if (strcmp(t->event, "RunTruncated") == 0 &&
@@ -330,11 +237,11 @@ static int decide_transition(const struct transition *t, const json_t *state,
 	}
 	p = cora_payload_new(ctx, "run_id");
 	if (reason)
-		put(p, "reason", json_string(reason), &bad);
+		cora_json_put(p, "reason", json_string(reason), &bad);
 	if (has_at)
-		put(p, "interrupted_at", json_string(at), &bad);
+		cora_json_put(p, "interrupted_at", json_string(at), &bad);
 	free(reason);
-	return emit_by(out, t->event, p, t->by_key, ctx, bad);
+	return cora_emit_by(out, t->event, p, t->by_key, ctx, bad);
 }
 
 /* A decider cannot see its command's name, so each command gets a small
@@ -409,27 +316,6 @@ static int external_refs(json_t **out, const json_t *list)
 	return 0;
 }
 
-static int uuid_set(json_t **out, const json_t *list, const char *what)
-{
-	const json_t *e;
-	size_t i;
-
-	*out = json_array();
-	if (!*out)
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	json_array_foreach(list, i, e) {
-		const char *s = json_string_value(e);
-		if (!s || !cora_uuid_valid(s))
-			return cora_error_set(CORA_EINVALID,
-					      "%s '%s' is not a UUID", what,
-					      s ? s : "(not text)");
-		if (json_array_append_new(*out, json_string(s)))
-			return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	cora_json_sort_strings(*out);
-	return 0;
-}
-
 /* The Assets bound to the run: each exists and is not Decommissioned. */
 static int bound_assets(json_t **out, const json_t *list, const char *slug,
 			struct cora_ctx *ctx)
@@ -474,7 +360,7 @@ static int decide_start(const json_t *state, const json_t *cmd,
 	struct cora_uuid u;
 	int rc;
 
-	if ((rc = arg_str(&slug, cmd, "slug", "run slug")) ||
+	if ((rc = cora_arg_str(&slug, cmd, "slug", "run slug")) ||
 	    (rc = cora_text_slug(slug, "run")))
 		return rc;
 	/* A reference is an id or a slug: a slug shaped like an id would
@@ -489,22 +375,24 @@ static int decide_start(const json_t *state, const json_t *cmd,
 	if (params && !json_is_null(params) && !json_is_object(params))
 		return cora_error_set(CORA_EINVALID,
 				      "override_parameters must be an object");
-	if ((rc = arg_str(&in_name, cmd, "name", "run name")) ||
-	    (rc = arg_opt_str(&subject, cmd, "subject_id", "subject id")) ||
-	    (rc = arg_opt_str(&plan, cmd, "plan_id", "plan id")) ||
-	    (rc = arg_opt_str(&campaign, cmd, "campaign_id",
+	if ((rc = cora_arg_str(&in_name, cmd, "name", "run name")) ||
+	    (rc = cora_arg_opt_str(&subject, cmd, "subject_id",
+				   "subject id")) ||
+	    (rc = cora_arg_opt_str(&plan, cmd, "plan_id", "plan id")) ||
+	    (rc = cora_arg_opt_str(&campaign, cmd, "campaign_id",
 			      "campaign id")) ||
-	    (rc = arg_opt_str(&in_trigger, cmd, "trigger_source",
+	    (rc = cora_arg_opt_str(&in_trigger, cmd, "trigger_source",
 			      "trigger source")) ||
 	    (rc = opt_uuid(subject, "subject id")) ||
 	    (rc = opt_uuid(plan, "plan id")) ||
 	    (rc = opt_uuid(campaign, "campaign id")) ||
-	    (rc = arg_opt_list(&in_refs, cmd, "external_refs", RUN_REFS_MAX,
+	    (rc = cora_arg_opt_list(&in_refs, cmd, "external_refs",
+				    RUN_REFS_MAX,
 			       "external_refs")) ||
-	    (rc = arg_opt_list(&in_calib, cmd, "pinned_calibration_ids",
+	    (rc = cora_arg_opt_list(&in_calib, cmd, "pinned_calibration_ids",
 			       RUN_CALIBRATIONS_MAX,
 			       "pinned_calibration_ids")) ||
-	    (rc = arg_opt_list(&in_assets, cmd, "assets", RUN_ASSETS_MAX,
+	    (rc = cora_arg_opt_list(&in_assets, cmd, "assets", RUN_ASSETS_MAX,
 			       "assets")))
 		return rc;
 	if ((rc = cora_text_bounded(&name, in_name, 1, RUN_NAME_MAX,
@@ -513,26 +401,27 @@ static int decide_start(const json_t *state, const json_t *cmd,
 						   RUN_TRIGGER_MAX,
 						   "trigger source"))) ||
 	    (rc = external_refs(&refs, in_refs)) ||
-	    (rc = uuid_set(&calib, in_calib, "calibration id")) ||
+	    (rc = cora_arg_uuid_set(&calib, in_calib, "calibration id")) ||
 	    (rc = bound_assets(&assets, in_assets, slug, ctx)))
 		goto out;
 
 	p = cora_payload_new(ctx, "run_id");
-	put(p, "slug", json_string(slug), &bad);
-	put(p, "name", json_string(name), &bad);
-	put(p, "subject_id", str_or_null(subject), &bad);
-	put(p, "plan_id", str_or_null(plan), &bad);
-	put(p, "campaign_id", str_or_null(campaign), &bad);
-	put(p, "override_parameters",
+	cora_json_put(p, "slug", json_string(slug), &bad);
+	cora_json_put(p, "name", json_string(name), &bad);
+	cora_json_put(p, "subject_id", cora_json_str_or_null(subject), &bad);
+	cora_json_put(p, "plan_id", cora_json_str_or_null(plan), &bad);
+	cora_json_put(p, "campaign_id", cora_json_str_or_null(campaign), &bad);
+	cora_json_put(p, "override_parameters",
 	    params && json_is_object(params) ? json_deep_copy(params) :
 	    json_object(), &bad);
-	put(p, "effective_parameters",
+	cora_json_put(p, "effective_parameters",
 	    json_deep_copy(json_object_get(p, "override_parameters")), &bad);
-	put(p, "trigger_source", str_or_null(trigger), &bad);
-	put(p, "external_refs", json_incref(refs), &bad);
-	put(p, "pinned_calibration_ids", json_incref(calib), &bad);
-	put(p, "asset_ids", json_incref(assets), &bad);
-	rc = emit_by(out, "RunStarted", p, "started_by", ctx, bad);
+	cora_json_put(p, "trigger_source", cora_json_str_or_null(trigger),
+		      &bad);
+	cora_json_put(p, "external_refs", json_incref(refs), &bad);
+	cora_json_put(p, "pinned_calibration_ids", json_incref(calib), &bad);
+	cora_json_put(p, "asset_ids", json_incref(assets), &bad);
+	rc = cora_emit_by(out, "RunStarted", p, "started_by", ctx, bad);
 out:
 	free(name);
 	free(trigger);

@@ -213,6 +213,18 @@ int fixture_run(struct fixture *f, const char *name, json_t **state,
 	return rc;
 }
 
+const struct fixture_family_id fixture_family_ids[] = {
+	{ "RotaryStage", "ac85e2a5-19f3-579f-8111-f71d7822f539" },
+	{ "Camera", "28608285-97cb-57ec-a20d-09c33a0dba33" },
+	{ "Scintillator", "27c4ed45-824d-5f7d-b0c9-f71f12efa7f9" },
+	{ "Hexapod", "dba71675-3e10-5d83-8dc9-445017549234" },
+	{ "LinearStage", "a3617f96-1d9d-52cc-b0e7-6c256a2e500e" },
+	{ "MotionController", "f540b3e6-e569-5945-9d45-c91f7afd715f" },
+	{ "Housing", "32360fac-50fc-51e1-a2c5-f229101c455f" },
+	{ "Objective", "95b8c999-d5c7-5c4c-abf7-9152e5820726" },
+	{ NULL, NULL },
+};
+
 const char *fixture_sha(int n)
 {
 	static _Thread_local char buf[8][65];

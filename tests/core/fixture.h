@@ -48,6 +48,13 @@ int fixture_apply(json_t **state, const char *stream_type,
 int fixture_run(struct fixture *f, const char *name, json_t **state,
 		json_t *cmd, struct cora_emit *out);
 
+/* Reference 7.2: family names and the uuid5 ids derived from them,
+ * ended by { NULL, NULL }. */
+struct fixture_family_id {
+	const char *name, *id;
+};
+extern const struct fixture_family_id fixture_family_ids[];
+
 /* A 64-hex digest made from a small integer, for tests. */
 const char *fixture_sha(int n);
 

@@ -11,12 +11,11 @@
 
 #include "core/aggregate.h"
 #include "core/error.h"
-#include "tests/core/fixture.h"
+#include "tests/core/harness.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW "2026-05-19T14:03:22+00:00"
 #define PRINCIPAL "01900000-0000-7000-8000-00000000aaaa"
 #define ROOT_ID "01900000-0000-7000-8000-0000000000b0"
 #define CAMERA_ID "01900000-0000-7000-8000-0000000000a1"
@@ -29,141 +28,6 @@
 #define LINEAR_FAMILY "a3617f96-1d9d-52cc-b0e7-6c256a2e500e"
 /* Aerotech ABRS-250MP-M-AS, reference 7.2; defined without a slug. */
 #define ABRS_MODEL "2a92d664-6108-54ce-864b-6dd75916602a"
-
-struct env {
-	struct fixture f;
-	json_t *state;          /* the asset under test */
-	struct cora_emit log;   /* every event folded into state */
-	size_t emitted;         /* events of the last run */
-};
-
-/* JSON with ' for ", to keep the commands readable. */
-static json_t *J(const char *text)
-{
-	char *s = strdup(text), *p;
-	json_error_t err;
-	json_t *v;
-
-	assert_non_null(s);
-	for (p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	v = json_loads(s, 0, &err);
-	if (!v)
-		fail_msg("bad test JSON: %s: %s", err.text, s);
-	free(s);
-	return v;
-}
-
-static bool listed(const char *const *list, const char *key)
-{
-	for (; list && *list; list++)
-		if (strcmp(*list, key) == 0)
-			return true;
-	return false;
-}
-
-/* The payload has every always-present key of its event and nothing
- * that the event table does not list. */
-static void check_payload(const char *type, const json_t *payload)
-{
-	const struct cora_event_def *def = cora_event_def_find(type);
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	if (!def)
-		fail_msg("no event '%s' in the tables", type);
-	for (i = 0; def->keys[i]; i++)
-		if (!json_object_get(payload, def->keys[i]))
-			fail_msg("%s: key '%s' is missing", type, def->keys[i]);
-	json_object_foreach((json_t *)payload, key, v)
-		if (!listed(def->keys, key) && !listed(def->optional_keys, key))
-			fail_msg("%s: key '%s' is not in the table", type, key);
-}
-
-/* The object's keys are exactly those listed (comma separated). */
-static void assert_keys(const json_t *obj, const char *list)
-{
-	char *copy = strdup(list), *k, *save = NULL;
-	size_t n = 0;
-
-	for (k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-		if (!json_object_get(obj, k))
-			fail_msg("key '%s' is missing", k);
-		n++;
-	}
-	free(copy);
-	assert_int_equal(json_object_size(obj), n);
-}
-
-/* Runs a command on the asset under test, checks every emitted payload
- * and keeps the events for the replay.  Takes cmd. */
-static int run(struct env *e, const char *name, json_t *cmd)
-{
-	struct cora_emit out;
-	size_t i;
-	int rc;
-
-	cora_error_clear();
-	fixture_set_stream(&e->f, cora_json_str(e->state, "id") ?
-			   cora_json_str(e->state, "id") : CAMERA_ID);
-	rc = fixture_run(&e->f, name, &e->state, cmd, &out);
-	e->emitted = out.n;
-	if (rc == 0) {
-		for (i = 0; i < out.n; i++) {
-			check_payload(out.items[i].event_type,
-				      out.items[i].payload);
-			assert_int_equal(cora_emit(&e->log,
-				out.items[i].event_type,
-				json_incref(out.items[i].payload)), 0);
-		}
-	} else {
-		/* A refused command emits nothing. */
-		assert_int_equal(out.n, 0);
-	}
-	cora_emit_release(&out);
-	json_decref(cmd);
-	return rc;
-}
-
-static void assert_fails(struct env *e, const char *name, json_t *cmd,
-			 int code, const char *message)
-{
-	assert_int_equal(run(e, name, cmd), code);
-	assert_string_equal(cora_error_last(), message);
-}
-
-/* Folding the kept events again from nothing gives the same state. */
-static void assert_replays(struct env *e)
-{
-	json_t *again = NULL;
-
-	assert_int_equal(fixture_apply(&again, "Asset", &e->log), 0);
-	if (!json_equal(again, e->state)) {
-		char *a = cora_json_dump(again), *b = cora_json_dump(e->state);
-		fail_msg("replay differs:\n%s\n%s", a, b);
-	}
-	json_decref(again);
-}
-
-/* Defines a Family or Model with its derived id and puts it in the
- * fixture.  Takes cmd. */
-static void define(struct env *e, const char *name, const char *type,
-		   json_t *cmd)
-{
-	const struct cora_command_def *def = cora_command_def_find(name);
-	json_t *s = NULL;
-	char id[37];
-
-	assert_non_null(def);
-	assert_int_equal(def->genesis_id(cmd, id), 0);
-	fixture_set_stream(&e->f, id);
-	assert_int_equal(fixture_run(&e->f, name, &s, cmd, NULL), 0);
-	fixture_put(&e->f, type, s);
-	json_decref(s);
-	json_decref(cmd);
-}
 
 /* Registers another asset (not the one under test) in the fixture. */
 static void put_asset(struct env *e, const char *id, json_t *cmd)
@@ -180,11 +44,8 @@ static void put_asset(struct env *e, const char *id, json_t *cmd)
 
 static int setup(void **st)
 {
-	struct env *e = calloc(1, sizeof(*e));
+	struct env *e = env_new(st, "Asset", CAMERA_ID);
 
-	assert_non_null(e);
-	fixture_init(&e->f, NOW);
-	cora_emit_init(&e->log);
 	define(e, "family.define", "Family",
 	       J("{'name': 'RotaryStage', 'affordances': ['Rotatable', 'Homeable']}"));
 	define(e, "family.define", "Family",
@@ -204,18 +65,6 @@ static int setup(void **st)
 		    " 'facility_code': 'aps',"
 		    " 'drawing': {'system': 'ICMS', 'number': 'A342-RT1000',"
 		    " 'revision': '02'}}"));
-	*st = e;
-	return 0;
-}
-
-static int teardown(void **st)
-{
-	struct env *e = *st;
-
-	json_decref(e->state);
-	cora_emit_release(&e->log);
-	fixture_release(&e->f);
-	free(e);
 	return 0;
 }
 
@@ -505,7 +354,7 @@ static void test_asset_lifecycle__folds_to_decommissioned(void **st)
 		assert_string_equal(cora_json_str(e->state, "lifecycle"),
 				    steps[i].lifecycle);
 	}
-	last = e->log.items[e->log.n - 1].payload;
+	last = last_payload(e);
 	assert_keys(last, "asset_id,occurred_at,decommissioned_by");
 	assert_string_equal(cora_json_str(last, "decommissioned_by"), PRINCIPAL);
 	assert_keys(e->log.items[1].payload, "asset_id,occurred_at");
@@ -575,9 +424,9 @@ static void test_asset_condition__no_events_when_already_there(void **st)
 			     J("{'reason': ' hot pixel at (12, 42) '}")), 0);
 	assert_int_equal(e->emitted, 1);
 	assert_string_equal(cora_json_str(e->state, "condition"), "Degraded");
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,reason,occurred_at");
-	assert_string_equal(cora_json_str(e->log.items[e->log.n - 1].payload,
+	assert_string_equal(cora_json_str(last_payload(e),
 					  "reason"), "hot pixel at (12, 42)");
 	assert_int_equal(run(e, "asset.degrade", J("{'reason': 'again'}")), 0);
 	assert_int_equal(e->emitted, 0);
@@ -629,7 +478,7 @@ static void test_asset_relocate__records_both_parents(void **st)
 	register_camera(e);
 	assert_int_equal(run(e, "asset.relocate",
 		J("{'parent': 'DetectorTable', 'reason': 'moved to the rail'}")), 0);
-	p = e->log.items[e->log.n - 1].payload;
+	p = last_payload(e);
 	assert_string_equal(e->log.items[e->log.n - 1].event_type,
 			    "AssetRelocated");
 	assert_keys(p, "asset_id,from_parent_id,to_parent_id,reason,occurred_at");
@@ -708,7 +557,7 @@ static void test_asset_family__add_and_remove(void **st)
 	register_camera(e);
 	assert_int_equal(run(e, "asset.add_family", J("{'family': 'LinearStage'}")), 0);
 	assert_int_equal(run(e, "asset.add_family", J("{'family': 'Camera'}")), 0);
-	p = e->log.items[e->log.n - 1].payload;
+	p = last_payload(e);
 	assert_keys(p, "asset_id,family_id,occurred_at");
 	assert_string_equal(cora_json_str(p, "family_id"), CAMERA_FAMILY);
 	/* Sorted by id. */
@@ -772,7 +621,7 @@ static void test_asset_owner__add_and_remove(void **st)
 	assert_int_equal(run(e, "asset.add_owner",
 		J("{'owner': {'name': 'HZB', 'contact': 'instrument-data@hzb.de',"
 		  " 'identifier': 'https://ror.org/02aj13c28', 'identifier_type': 'ROR'}}")), 0);
-	p = e->log.items[e->log.n - 1].payload;
+	p = last_payload(e);
 	assert_string_equal(e->log.items[e->log.n - 1].event_type,
 			    "AssetOwnerAdded");
 	assert_keys(p, "asset_id,owner,occurred_at");
@@ -781,7 +630,7 @@ static void test_asset_owner__add_and_remove(void **st)
 	assert_int_equal(run(e, "asset.add_owner",
 		J("{'owner': {'name': 'Advanced Photon Source'}}")), 0);
 	assert_true(json_is_null(json_object_get(json_object_get(
-		e->log.items[e->log.n - 1].payload, "owner"), "contact")));
+		last_payload(e), "owner"), "contact")));
 	assert_string_equal(cora_json_str(json_array_get(json_object_get(
 		e->state, "owners"), 0), "name"), "Advanced Photon Source");
 	assert_fails(e, "asset.add_owner", J("{'owner': {'name': ' HZB '}}"),
@@ -794,7 +643,7 @@ static void test_asset_owner__add_and_remove(void **st)
 	assert_fails(e, "asset.add_owner", json_object(), CORA_EINVALID,
 		     "an owner must be an object with a name");
 	assert_int_equal(run(e, "asset.remove_owner", J("{'owner_name': 'HZB'}")), 0);
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,owner_name,occurred_at");
 	assert_int_equal(json_array_size(json_object_get(e->state, "owners")), 1);
 	assert_fails(e, "asset.remove_owner", J("{'owner_name': 'HZB'}"),
@@ -819,9 +668,9 @@ static void test_asset_alternate_id__add_and_remove(void **st)
 	register_camera(e);
 	assert_int_equal(run(e, "asset.add_alternate_id",
 			     J("{'kind': 'SerialNumber', 'value': '19173710'}")), 0);
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,alternate_identifier,occurred_at");
-	assert_keys(json_object_get(e->log.items[e->log.n - 1].payload,
+	assert_keys(json_object_get(last_payload(e),
 				    "alternate_identifier"), "kind,value");
 	assert_int_equal(run(e, "asset.add_alternate_id",
 			     J("{'kind': 'Other', 'value': '2bmSP1:'}")), 0);
@@ -881,7 +730,7 @@ static void test_asset_persistent_id__set_once(void **st)
 		     CORA_EINVALID, "persistent id is missing");
 	assert_int_equal(run(e, "asset.assign_persistent_id",
 		J("{'scheme': 'DOI', 'value': '10.0000/cora-stub/camera'}")), 0);
-	assert_keys(e->log.items[e->log.n - 1].payload,
+	assert_keys(last_payload(e),
 		    "asset_id,persistent_id_scheme,persistent_id_value,occurred_at");
 	pid = json_object_get(e->state, "persistent_id");
 	assert_string_equal(cora_json_str(pid, "scheme"), "DOI");
@@ -978,7 +827,7 @@ static void test_asset_replay__reproduces_state(void **st)
 	json_decref(again);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, env_teardown)
 
 int main(void)
 {

@@ -10,13 +10,12 @@
 
 #include "core/aggregate.h"
 #include "core/error.h"
-#include "tests/core/fixture.h"
+#include "tests/core/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW "2026-05-19T14:03:22+00:00"
 #define B1 "01900000-0000-7000-8000-000000000b01"
 #define DS1 "01900000-0000-7000-8000-0000000000d1"
 #define DS2 "01900000-0000-7000-8000-0000000000d2"
@@ -30,134 +29,8 @@
 #define TITLE "Catalyst degradation series, beamtime 2026-1 \xe2\x80\x94 2-BM"
 #define DOI "10.0000/cora-stub/catalyst-2026-1"
 
-static struct fixture fx;
-static json_t *logs; /* {stream id: [{type, payload}]}: for replay */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int setup(void **st)
-{
-	fixture_init(&fx, NOW);
-	logs = json_object();
-	cora_error_clear();
-	return 0;
-}
-
-static int teardown(void **st)
-{
-	fixture_release(&fx);
-	json_decref(logs);
-	return 0;
-}
-
-/* Every payload has exactly the keys its event def lists. */
-static void assert_keys(const struct cora_emit *out)
-{
-	size_t i, k;
-
-	for (i = 0; i < out->n; i++) {
-		const struct cora_event_def *def =
-			cora_event_def_find(out->items[i].event_type);
-		const json_t *p = out->items[i].payload;
-		const char *key;
-		json_t *v;
-
-		assert_non_null(def);
-		for (k = 0; def->keys[k]; k++)
-			if (!json_object_get(p, def->keys[k]))
-				fail_msg("%s lacks key '%s'", def->type,
-					 def->keys[k]);
-		json_object_foreach((json_t *)p, key, v) {
-			bool known = false;
-			for (k = 0; def->keys[k]; k++)
-				known |= strcmp(def->keys[k], key) == 0;
-			for (k = 0; def->optional_keys[k]; k++)
-				known |= strcmp(def->optional_keys[k], key) == 0;
-			if (!known)
-				fail_msg("%s has unknown key '%s'", def->type,
-					 key);
-		}
-	}
-}
-
-/* Runs a command that must succeed (takes cmd); returns how many events
- * it emitted.  If last is not NULL it gets a copy of the last payload. */
-static size_t ok_last(const char *name, json_t **state, json_t *cmd,
-		      json_t **last)
-{
-	struct cora_emit out;
-	json_t *log;
-	size_t i, n;
-	int rc;
-
-	rc = fixture_run(&fx, name, state, cmd, &out);
-	if (rc)
-		fail_msg("%s failed: %s", name, cora_error_last());
-	assert_keys(&out);
-	log = json_object_get(logs, cora_json_str(*state, "id"));
-	if (!log) {
-		log = json_array();
-		json_object_set_new(logs, cora_json_str(*state, "id"), log);
-	}
-	for (i = 0; i < out.n; i++)
-		json_array_append_new(log, json_pack("{s:s, s:O}", "type",
-			out.items[i].event_type, "payload",
-			out.items[i].payload));
-	if (last)
-		*last = out.n ? json_deep_copy(out.items[out.n - 1].payload) :
-			NULL;
-	n = out.n;
-	cora_emit_release(&out);
-	json_decref(cmd);
-	return n;
-}
-
-static size_t ok(const char *name, json_t **state, json_t *cmd)
-{
-	return ok_last(name, state, cmd, NULL);
-}
-
-/* Runs a command that must fail with code and message (takes cmd). */
-static void fails(const char *name, json_t *state, json_t *cmd, int code,
-		  const char *msg)
-{
-	json_t *before = state ? json_deep_copy(state) : NULL, *s = state;
-	struct cora_emit out;
-	int rc;
-
-	rc = fixture_run(&fx, name, &s, cmd, &out);
-	if (rc != code)
-		fail_msg("%s: expected %d, got %d (%s)", name, code, rc,
-			 cora_error_last());
-	assert_string_equal(cora_error_last(), msg);
-	assert_int_equal(out.n, 0);
-	assert_true(s == state);
-	if (state)
-		assert_true(json_equal(before, state));
-	json_decref(before);
-	cora_emit_release(&out);
-	json_decref(cmd);
-}
-
-/* Folding the logged events from nothing gives the state again. */
-static void assert_replay(const char *stream_type, const json_t *state)
-{
-	json_t *log = json_object_get(logs, cora_json_str(state, "id")), *e;
-	json_t *s = NULL;
-	size_t i;
-
-	assert_non_null(log);
-	json_array_foreach(log, i, e)
-		assert_int_equal(cora_evolve(&s, stream_type,
-					     cora_json_str(e, "type"),
-					     json_object_get(e, "payload")), 0);
-	if (!json_equal(s, state)) {
-		char *a = json_dumps(s, JSON_SORT_KEYS);
-		char *b = json_dumps(state, JSON_SORT_KEYS);
-		fail_msg("replay differs:\n%s\n%s", a, b);
-	}
-	json_decref(s);
-}
 
 /* A dataset state as the Dataset aggregate would hold it. */
 static void put_dataset(const char *id, const char *slug, const char *status,
@@ -663,7 +536,7 @@ static void test_bundle_withdraw__only_when_published(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_bundle_events__every_payload_names_its_bundle),
 		T(test_bundle_create__defaults),
 		T(test_bundle_create__all_fields),

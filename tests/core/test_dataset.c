@@ -10,13 +10,12 @@
 
 #include "core/aggregate.h"
 #include "core/error.h"
-#include "tests/core/fixture.h"
+#include "tests/core/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW "2026-05-19T14:03:22+00:00"
 #define NOW_NS 1779199402000000000LL /* NOW in ns since the epoch */
 #define DS1 "01900000-0000-7000-8000-0000000000d1"
 #define DS2 "01900000-0000-7000-8000-0000000000d2"
@@ -25,147 +24,8 @@
 #define CAL1 "01900000-0000-7000-8000-0000000000c1"
 #define CAL2 "01900000-0000-7000-8000-0000000000c2"
 
-static struct fixture fx;
-static json_t *logs; /* {stream id: [{type, payload}]}: for replay */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int setup(void **st)
-{
-	fixture_init(&fx, NOW);
-	logs = json_object();
-	cora_error_clear();
-	return 0;
-}
-
-static int teardown(void **st)
-{
-	fixture_release(&fx);
-	json_decref(logs);
-	return 0;
-}
-
-/* Every payload has exactly the keys its event def lists. */
-static void assert_keys(const struct cora_emit *out)
-{
-	size_t i, k;
-
-	for (i = 0; i < out->n; i++) {
-		const struct cora_event_def *def =
-			cora_event_def_find(out->items[i].event_type);
-		const json_t *p = out->items[i].payload;
-		const char *key;
-		json_t *v;
-
-		assert_non_null(def);
-		for (k = 0; def->keys[k]; k++)
-			if (!json_object_get(p, def->keys[k]))
-				fail_msg("%s lacks key '%s'", def->type,
-					 def->keys[k]);
-		json_object_foreach((json_t *)p, key, v) {
-			bool known = false;
-			for (k = 0; def->keys[k]; k++)
-				known |= strcmp(def->keys[k], key) == 0;
-			for (k = 0; def->optional_keys[k]; k++)
-				known |= strcmp(def->optional_keys[k], key) == 0;
-			if (!known)
-				fail_msg("%s has unknown key '%s'", def->type,
-					 key);
-		}
-	}
-}
-
-/* Runs a command that must succeed (takes cmd); returns how many events
- * it emitted.  If last is not NULL it gets a copy of the last payload. */
-static size_t ok_last(const char *name, json_t **state, json_t *cmd,
-		      json_t **last)
-{
-	struct cora_emit out;
-	json_t *log;
-	size_t i, n;
-	int rc;
-
-	rc = fixture_run(&fx, name, state, cmd, &out);
-	if (rc)
-		fail_msg("%s failed: %s", name, cora_error_last());
-	assert_keys(&out);
-	log = json_object_get(logs, cora_json_str(*state, "id"));
-	if (!log) {
-		log = json_array();
-		json_object_set_new(logs, cora_json_str(*state, "id"), log);
-	}
-	for (i = 0; i < out.n; i++)
-		json_array_append_new(log, json_pack("{s:s, s:O}", "type",
-			out.items[i].event_type, "payload",
-			out.items[i].payload));
-	if (last)
-		*last = out.n ? json_deep_copy(out.items[out.n - 1].payload) :
-			NULL;
-	n = out.n;
-	cora_emit_release(&out);
-	json_decref(cmd);
-	return n;
-}
-
-static size_t ok(const char *name, json_t **state, json_t *cmd)
-{
-	return ok_last(name, state, cmd, NULL);
-}
-
-/* The event type a command emits, which must be exactly one. */
-static void ok_one(const char *name, json_t **state, json_t *cmd,
-		   const char *type)
-{
-	json_t *log;
-	size_t n = ok(name, state, cmd);
-
-	assert_int_equal(n, 1);
-	log = json_object_get(logs, cora_json_str(*state, "id"));
-	assert_string_equal(cora_json_str(json_array_get(log,
-		json_array_size(log) - 1), "type"), type);
-}
-
-/* Runs a command that must fail with code and message (takes cmd). */
-static void fails(const char *name, json_t *state, json_t *cmd, int code,
-		  const char *msg)
-{
-	json_t *before = state ? json_deep_copy(state) : NULL, *s = state;
-	struct cora_emit out;
-	int rc;
-
-	rc = fixture_run(&fx, name, &s, cmd, &out);
-	if (rc != code)
-		fail_msg("%s: expected %d, got %d (%s)", name, code, rc,
-			 cora_error_last());
-	assert_string_equal(cora_error_last(), msg);
-	assert_int_equal(out.n, 0);
-	assert_true(s == state);
-	if (state)
-		assert_true(json_equal(before, state));
-	json_decref(before);
-	cora_emit_release(&out);
-	json_decref(cmd);
-}
-
-/* Folding the logged events from nothing gives the state again. */
-static void assert_replay(const json_t *state)
-{
-	json_t *log = json_object_get(logs, cora_json_str(state, "id")), *e;
-	json_t *s = NULL;
-	size_t i;
-
-	assert_non_null(log);
-	json_array_foreach(log, i, e)
-		assert_int_equal(cora_evolve(&s, "Dataset",
-					     cora_json_str(e, "type"),
-					     json_object_get(e, "payload")), 0);
-	if (!json_equal(s, state)) {
-		char *a = json_dumps(s, JSON_SORT_KEYS);
-		char *b = json_dumps(state, JSON_SORT_KEYS);
-		fail_msg("replay differs:\n%s\n%s", a, b);
-	}
-	json_decref(s);
-}
 
 static json_t *register_ds(const char *id, const char *slug, json_t *cmd)
 {
@@ -195,11 +55,6 @@ static json_t *put_file_cmd(const char *path, int sha, json_int_t size,
 	return json_pack("{s:s, s:s, s:I, s:i, s:I}", "path", path, "sha256",
 			 fixture_sha(sha), "size", size, "mode", mode,
 			 "mtime_ns", (json_int_t)0);
-}
-
-static json_t *reason(const char *r)
-{
-	return json_pack("{s:s}", "reason", r);
 }
 
 /* A Production dataset DS1 'scan-1' with one file. */
@@ -274,7 +129,7 @@ static void test_dataset_register__defaults(void **st)
 	assert_string_equal(cora_json_str(s, "intent"), "Trial");
 	assert_true(json_is_null(json_object_get(s, "file_count")));
 	assert_string_equal(cora_json_str(s, "created_at"), NOW);
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -318,7 +173,7 @@ static void test_dataset_register__all_fields_sorted_and_resolved(void **st)
 	assert_string_equal(cora_json_str(s, "name"),
 			    "Recon \xe2\x80\x94 SIRT chain");
 	assert_string_equal(cora_json_str(s, "producing_run_id"), RUN1);
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 	json_decref(in1);
 	json_decref(in2);
@@ -433,7 +288,7 @@ static void test_dataset_put_file__adds_replaces_and_skips_identical(void **st)
 	assert_int_equal(cora_json_int(p, "mode", 0), 0644);
 	assert_int_equal(cora_json_int(p, "mtime_ns", 0), NOW_NS);
 	json_decref(p);
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -533,7 +388,7 @@ static void test_dataset_add_symlink__rules(void **st)
 	json_object_set_new(cmd, "target", json_string_nocheck("a\xc0\xaf"));
 	fails("dataset.add_symlink", s, cmd, CORA_EINVALID,
 	      "link target is not valid UTF-8 text");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -577,7 +432,7 @@ static void test_dataset_move__follows_rename_rules(void **st)
 	/* "raw2" starts with "raw" but is not inside it. */
 	ok_one("dataset.move", &s, mv("raw", "raw2"), "DatasetEntryMoved");
 	assert_int_equal(ok("dataset.move", &s, mv("raw", "raw")), 0);
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -627,7 +482,7 @@ static void test_dataset_remove__files_and_links_only(void **st)
 	      CORA_EISDIR, "'raw' is a folder in dataset 'scan-1'");
 	fails("dataset.remove", s, json_pack("{s:s}", "path", "zz"),
 	      CORA_ENOTFOUND, "'zz' does not exist in dataset 'scan-1'");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -667,7 +522,7 @@ static void test_dataset_folders__add_and_remove(void **st)
 	      "removed");
 	fails("dataset.remove_folder", s, json_pack("{s:s}", "path", "gone"),
 	      CORA_ENOTFOUND, "'gone' does not exist in dataset 'scan-1'");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -706,7 +561,7 @@ static void test_dataset_set_mode_and_mtime__only_on_change(void **st)
 	      CORA_EINVALID, "mtime_ns is missing");
 	fails("dataset.set_mode", s, json_pack("{s:s}", "path", "a.h5"),
 	      CORA_EINVALID, "mode is missing");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -730,7 +585,7 @@ static void test_dataset_set_owner__records_uid_and_gid(void **st)
 	fails("dataset.set_owner", s, json_pack("{s:s, s:i, s:i}", "path",
 	      "zz", "uid", 1, "gid", 1), CORA_ENOTFOUND,
 	      "'zz' does not exist in dataset 'scan-1'");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -748,7 +603,7 @@ static void test_dataset_put_file__carries_reserved_ino_and_owner(void **st)
 	fails("dataset.put_file", s, json_pack("{s:s, s:s, s:i, s:i}", "path",
 	      "other.h5", "sha256", fixture_sha(9), "size", 3, "ino", 42),
 	      CORA_EINVALID, "inode number must be a reserved one");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -815,7 +670,7 @@ static void test_dataset_xattr__names_and_values(void **st)
 	      "a.h5", "name", "user.big", "value", big), CORA_EINVALID,
 	      "extended attribute value is 65537 bytes: at most 65536");
 	free(big);
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -886,7 +741,7 @@ static void test_dataset_promote__records_the_sha256_tree(void **st)
 	/* The registration-time snapshot stays as it was. */
 	assert_string_equal(cora_json_str(s, "producing_run_end_state"),
 			    "Running");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -1014,7 +869,7 @@ static void test_dataset_demote__rules(void **st)
 	ok("dataset.discard", &t, reason("junk"));
 	fails("dataset.demote", t, reason("x"), CORA_ESTATE,
 	      "cannot demote dataset 'trial-1': it is Discarded");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 	json_decref(t);
 }
@@ -1031,7 +886,7 @@ static void test_dataset_discard__any_intent_once(void **st)
 	assert_string_equal(cora_json_str(s, "intent"), "Production");
 	fails("dataset.discard", s, reason("again"), CORA_ESTATE,
 	      "cannot discard dataset 'scan-1': it is already Discarded");
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
@@ -1057,14 +912,14 @@ static void test_dataset_lifecycle__replays_to_the_same_state(void **st)
 	assert_string_equal(cora_json_str(s, "updated_at"),
 			    "2026-05-19T16:00:00.5+00:00");
 	assert_int_equal(cora_json_int(s, "byte_size", 0), 4831838208LL);
-	assert_replay(s);
+	assert_replay("Dataset", s);
 	json_decref(s);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_dataset_events__every_payload_names_its_dataset),
 		T(test_dataset_register__defaults),
 		T(test_dataset_register__all_fields_sorted_and_resolved),

@@ -11,87 +11,15 @@
 
 #include "core/aggregate.h"
 #include "core/error.h"
-#include "tests/core/fixture.h"
+#include "tests/core/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW "2026-05-19T14:03:22+00:00"
 #define CAMERA_FAMILY "28608285-97cb-57ec-a20d-09c33a0dba33"
 #define ROTARY_FAMILY "ac85e2a5-19f3-579f-8111-f71d7822f539"
 #define LINEAR_FAMILY "a3617f96-1d9d-52cc-b0e7-6c256a2e500e"
-
-struct env {
-	struct fixture f;
-	json_t *state;          /* the stream under test */
-	const char *type;       /* its stream type */
-	struct cora_emit log;   /* every event folded into state */
-	size_t emitted;         /* events of the last run */
-};
-
-/* JSON with ' for ", to keep the commands readable. */
-static json_t *J(const char *text)
-{
-	char *s = strdup(text), *p;
-	json_error_t err;
-	json_t *v;
-
-	assert_non_null(s);
-	for (p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	v = json_loads(s, 0, &err);
-	if (!v)
-		fail_msg("bad test JSON: %s: %s", err.text, s);
-	free(s);
-	return v;
-}
-
-static bool listed(const char *const *list, const char *key)
-{
-	for (; list && *list; list++)
-		if (strcmp(*list, key) == 0)
-			return true;
-	return false;
-}
-
-static void check_payload(const char *type, const json_t *payload)
-{
-	const struct cora_event_def *def = cora_event_def_find(type);
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	if (!def)
-		fail_msg("no event '%s' in the tables", type);
-	for (i = 0; def->keys[i]; i++)
-		if (!json_object_get(payload, def->keys[i]))
-			fail_msg("%s: key '%s' is missing", type, def->keys[i]);
-	json_object_foreach((json_t *)payload, key, v)
-		if (!listed(def->keys, key) && !listed(def->optional_keys, key))
-			fail_msg("%s: key '%s' is not in the table", type, key);
-}
-
-static void assert_keys(const json_t *obj, const char *list)
-{
-	char *copy = strdup(list), *k, *save = NULL;
-	size_t n = 0;
-
-	for (k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-		if (!json_object_get(obj, k))
-			fail_msg("key '%s' is missing", k);
-		n++;
-	}
-	free(copy);
-	assert_int_equal(json_object_size(obj), n);
-}
-
-static const json_t *last_payload(struct env *e)
-{
-	assert_true(e->log.n > 0);
-	return e->log.items[e->log.n - 1].payload;
-}
 
 /* The id a genesis command would create. */
 static int genesis_id(const char *name, const json_t *cmd, char id[37])
@@ -101,64 +29,6 @@ static int genesis_id(const char *name, const json_t *cmd, char id[37])
 	assert_non_null(def);
 	assert_non_null(def->genesis_id);
 	return def->genesis_id(cmd, id);
-}
-
-/* Runs a command on the stream under test the way the runner does:
- * genesis commands get their derived id first, and see the state of that
- * stream if it exists.  Checks the payloads and keeps the events. */
-static int run(struct env *e, const char *name, json_t *cmd)
-{
-	const struct cora_command_def *def = cora_command_def_find(name);
-	struct cora_emit out;
-	char id[37];
-	size_t i;
-	int rc;
-
-	assert_non_null(def);
-	cora_error_clear();
-	if (def->genesis) {
-		rc = def->genesis_id(cmd, id);
-		if (rc) {
-			json_decref(cmd);
-			return rc;
-		}
-		fixture_set_stream(&e->f, id);
-	}
-	rc = fixture_run(&e->f, name, &e->state, cmd, &out);
-	e->emitted = out.n;
-	if (rc == 0) {
-		for (i = 0; i < out.n; i++) {
-			check_payload(out.items[i].event_type,
-				      out.items[i].payload);
-			assert_int_equal(cora_emit(&e->log,
-				out.items[i].event_type,
-				json_incref(out.items[i].payload)), 0);
-		}
-	} else {
-		assert_int_equal(out.n, 0);
-	}
-	cora_emit_release(&out);
-	json_decref(cmd);
-	return rc;
-}
-
-static void assert_fails(struct env *e, const char *name, json_t *cmd,
-			 int code, const char *message)
-{
-	assert_int_equal(run(e, name, cmd), code);
-	assert_string_equal(cora_error_last(), message);
-}
-
-static void assert_replays(struct env *e)
-{
-	json_t *again = NULL;
-
-	assert_int_equal(fixture_apply(&again, e->type, &e->log), 0);
-	if (!json_equal(again, e->state)) {
-		char *a = cora_json_dump(again), *b = cora_json_dump(e->state);
-		fail_msg("replay differs:\n%s\n%s", a, b);
-	}
-	json_decref(again);
 }
 
 /* Starts over with an empty stream under test (the fixture stays). */
@@ -173,26 +43,12 @@ static void fresh(struct env *e, const char *type)
 /* Defines a family in the fixture (not the stream under test). */
 static void put_family(struct env *e, const char *cmdtext)
 {
-	json_t *cmd = J(cmdtext), *s = NULL;
-	char id[37];
-
-	assert_int_equal(genesis_id("family.define", cmd, id), 0);
-	fixture_set_stream(&e->f, id);
-	assert_int_equal(fixture_run(&e->f, "family.define", &s, cmd, NULL), 0);
-	fixture_put(&e->f, "Family", s);
-	json_decref(s);
-	json_decref(cmd);
+	define(e, "family.define", "Family", J(cmdtext));
 }
 
 static int setup(void **st)
 {
-	struct env *e = calloc(1, sizeof(*e));
-
-	assert_non_null(e);
-	fixture_init(&e->f, NOW);
-	cora_emit_init(&e->log);
-	e->type = "Family";
-	*st = e;
+	env_new(st, "Family", NULL);
 	return 0;
 }
 
@@ -210,48 +66,27 @@ static int setup_families(void **st)
 	return 0;
 }
 
-static int teardown(void **st)
-{
-	struct env *e = *st;
-
-	json_decref(e->state);
-	cora_emit_release(&e->log);
-	fixture_release(&e->f);
-	free(e);
-	return 0;
-}
-
 /* ---- family ------------------------------------------------------------ */
 
 static void test_family_define__reference_ids(void **st)
 {
-	static const struct { const char *name, *id; } v[] = {
-		{ "RotaryStage", "ac85e2a5-19f3-579f-8111-f71d7822f539" },
-		{ "Camera", "28608285-97cb-57ec-a20d-09c33a0dba33" },
-		{ "Scintillator", "27c4ed45-824d-5f7d-b0c9-f71f12efa7f9" },
-		{ "Hexapod", "dba71675-3e10-5d83-8dc9-445017549234" },
-		{ "LinearStage", "a3617f96-1d9d-52cc-b0e7-6c256a2e500e" },
-		{ "MotionController", "f540b3e6-e569-5945-9d45-c91f7afd715f" },
-		{ "Housing", "32360fac-50fc-51e1-a2c5-f229101c455f" },
-		{ "Objective", "95b8c999-d5c7-5c4c-abf7-9152e5820726" },
-	};
+	const struct fixture_family_id *v;
 	struct env *e = *st;
 	const json_t *p;
 	char cmd[120];
-	size_t i;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (v = fixture_family_ids; v->name; v++) {
 		fresh(e, "Family");
-		snprintf(cmd, sizeof(cmd), "{'name': '%s'}", v[i].name);
+		snprintf(cmd, sizeof(cmd), "{'name': '%s'}", v->name);
 		assert_int_equal(run(e, "family.define", J(cmd)), 0);
 		assert_int_equal(e->emitted, 1);
 		assert_string_equal(e->log.items[0].event_type, "FamilyDefined");
 		p = last_payload(e);
 		assert_keys(p, "family_id,name,affordances,occurred_at,slug");
-		assert_string_equal(cora_json_str(p, "family_id"), v[i].id);
-		assert_string_equal(cora_json_str(e->state, "id"), v[i].id);
+		assert_string_equal(cora_json_str(p, "family_id"), v->id);
+		assert_string_equal(cora_json_str(e->state, "id"), v->id);
 		/* A name that is a valid slug is the slug. */
-		assert_string_equal(cora_json_str(e->state, "slug"), v[i].name);
+		assert_string_equal(cora_json_str(e->state, "slug"), v->name);
 		assert_string_equal(cora_json_str(e->state, "status"), "Defined");
 		assert_replays(e);
 	}
@@ -657,8 +492,8 @@ static void test_model_family__tables_well_formed(void **st)
 	}
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_families, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, env_teardown)
+#define TF(fn) cmocka_unit_test_setup_teardown(fn, setup_families, env_teardown)
 
 int main(void)
 {

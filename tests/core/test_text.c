@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/text.h"
 #include "core/uuid.h"
+#include "tests/core/fixture.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,21 +47,46 @@ static void test_bounded__refuses_invalid_utf8(void **st)
 	assert_string_equal(cora_error_last(), "title is not valid UTF-8 text");
 }
 
+/* One validator's verdict on each text of a table, ended by NULL. */
+struct verdict {
+	const char *text;
+	int rc;
+};
+
+static void assert_verdicts(int (*check)(const char *, const char *),
+			    const char *what, const struct verdict *v)
+{
+	for (; v->text; v++)
+		if (check(v->text, what) != v->rc)
+			fail_msg("%s '%s': expected %d", what, v->text, v->rc);
+}
+
+/* buf as n times c (buf holds n + 1 bytes). */
+static const char *repeat(char *buf, char c, size_t n)
+{
+	memset(buf, c, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static void test_slug__rules(void **st)
 {
+	static const struct verdict v[] = {
+		{ "scan-0042", 0 },
+		{ "Objective_1.1x", 0 },
+		{ "-x", CORA_EINVALID },
+		{ ".hidden", CORA_EINVALID },
+		{ "a b", CORA_EINVALID },
+		{ "caf\xc3\xa9", CORA_EINVALID },
+		{ NULL, 0 },
+	};
 	char long_slug[140];
 
-	assert_int_equal(cora_text_slug("scan-0042", "dataset"), 0);
-	assert_int_equal(cora_text_slug("Objective_1.1x", "asset"), 0);
-	assert_int_equal(cora_text_slug("-x", "dataset"), CORA_EINVALID);
-	assert_int_equal(cora_text_slug(".hidden", "dataset"), CORA_EINVALID);
-	assert_int_equal(cora_text_slug("a b", "dataset"), CORA_EINVALID);
-	assert_int_equal(cora_text_slug("caf\xc3\xa9", "dataset"), CORA_EINVALID);
-	memset(long_slug, 'a', 129);
-	long_slug[129] = 0;
-	assert_int_equal(cora_text_slug(long_slug, "dataset"), CORA_EINVALID);
-	long_slug[128] = 0;
-	assert_int_equal(cora_text_slug(long_slug, "dataset"), 0);
+	assert_verdicts(cora_text_slug, "dataset", v);
+	assert_int_equal(cora_text_slug(repeat(long_slug, 'a', 129), "dataset"),
+			 CORA_EINVALID);
+	assert_int_equal(cora_text_slug(repeat(long_slug, 'a', 128), "dataset"),
+			 0);
 }
 
 static void test_uri__blocks_schemes(void **st)
@@ -107,39 +133,32 @@ static void test_orcid_ror_doi_spdx(void **st)
 
 static void test_relpath__rules(void **st)
 {
+	static const struct verdict v[] = {
+		{ "raw/scan 1/\xc3\xa9.h5", 0 },
+		{ "/abs", CORA_EINVALID },
+		{ "a//b", CORA_EINVALID },
+		{ "a/../b", CORA_EINVALID },
+		{ "a/./b", CORA_EINVALID },
+		{ "a/", CORA_EINVALID },
+		{ NULL, 0 },
+	};
 	char big[300];
 
-	assert_int_equal(cora_text_relpath("raw/scan 1/\xc3\xa9.h5", "path"), 0);
-	assert_int_equal(cora_text_relpath("/abs", "path"), CORA_EINVALID);
-	assert_int_equal(cora_text_relpath("a//b", "path"), CORA_EINVALID);
-	assert_int_equal(cora_text_relpath("a/../b", "path"), CORA_EINVALID);
-	assert_int_equal(cora_text_relpath("a/./b", "path"), CORA_EINVALID);
-	assert_int_equal(cora_text_relpath("a/", "path"), CORA_EINVALID);
-	memset(big, 'x', 256);
-	big[256] = 0;
-	assert_int_equal(cora_text_relpath(big, "path"), CORA_EINVALID);
+	assert_verdicts(cora_text_relpath, "path", v);
+	assert_int_equal(cora_text_relpath(repeat(big, 'x', 256), "path"),
+			 CORA_EINVALID);
 }
 
 /* Reference 7.2: the deterministic ids of Models and Families. */
 static void test_uuid5__reference_vectors(void **st)
 {
-	static const struct { const char *name, *id; } families[] = {
-		{ "RotaryStage", "ac85e2a5-19f3-579f-8111-f71d7822f539" },
-		{ "Camera", "28608285-97cb-57ec-a20d-09c33a0dba33" },
-		{ "Scintillator", "27c4ed45-824d-5f7d-b0c9-f71f12efa7f9" },
-		{ "Hexapod", "dba71675-3e10-5d83-8dc9-445017549234" },
-		{ "LinearStage", "a3617f96-1d9d-52cc-b0e7-6c256a2e500e" },
-		{ "MotionController", "f540b3e6-e569-5945-9d45-c91f7afd715f" },
-		{ "Housing", "32360fac-50fc-51e1-a2c5-f229101c455f" },
-		{ "Objective", "95b8c999-d5c7-5c4c-abf7-9152e5820726" },
-	};
+	const struct fixture_family_id *v;
 	char buf[37], *low;
-	size_t i;
 
-	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		assert_int_equal(cora_nfc_lower(&low, families[i].name), 0);
+	for (v = fixture_family_ids; v->name; v++) {
+		assert_int_equal(cora_nfc_lower(&low, v->name), 0);
 		cora_uuid_v5_str(buf, CORA_NS_FAMILY, low, strlen(low));
-		assert_string_equal(buf, families[i].id);
+		assert_string_equal(buf, v->id);
 		free(low);
 	}
 	/* The namespaces are uuid5(NAMESPACE_DNS, 'cora.<kind>'). */

@@ -665,7 +665,7 @@ static int decide_put_file(const json_t *state, const json_t *cmd,
 {
 	struct cora_node_info info;
 	const char *path, *sha;
-	json_int_t size, mode, mtime;
+	json_int_t size = 0, mode = 0, mtime = 0;
 	bool found;
 	bool bad = false;
 	json_t *p;

@@ -52,7 +52,7 @@ static cora_blobstore_factory lookup(const char *kind)
 	size_t i;
 
 	pthread_mutex_lock(&kinds_lock);
-	for (i = 0; i < nkinds; i++)
+	for (i = 0; i < nkinds && i < MAX_KINDS; i++) /* (the bound for gcc) */
 		if (strcmp(kinds[i].kind, kind) == 0)
 			f = kinds[i].factory;
 	pthread_mutex_unlock(&kinds_lock);

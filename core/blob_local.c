@@ -103,6 +103,15 @@ static int f_fsync(int fd)
 	return fsync(fd);
 }
 
+static int f_syncfs(int fd)
+{
+	if (CORA_FAULT(CORA_FAULT_FSYNC)) {
+		errno = EIO;
+		return -1;
+	}
+	return syncfs(fd);
+}
+
 static int f_renameat(int olddir, const char *oldname, int newdir,
 		      const char *newname)
 {
@@ -614,9 +623,10 @@ out:
 /* ---- reading ---------------------------------------------------------- */
 
 /* Moves a finished file into the store (->adopt): the write path of the
- * mount, which saves copying every byte a second time. */
-static int local_adopt(struct cora_blobstore *bs, const char *path,
-		       const char *sha256, uint64_t *size)
+ * mount, which saves copying every byte a second time.  Without
+ * `durable` (->adopt_later, L8) nothing is fsynced. */
+static int adopt(struct cora_blobstore *bs, const char *path,
+		 const char *sha256, uint64_t *size, bool durable)
 {
 	struct local_store *ls = (struct local_store *)bs;
 	char rel[REL_LEN];
@@ -640,11 +650,11 @@ static int local_adopt(struct cora_blobstore *bs, const char *path,
 		/* dedup (L3) */
 		close(fd);
 		unlink(path);
-		rc = fsync_folder(ls, sha256);
+		rc = durable ? fsync_folder(ls, sha256) : 0;
 		goto out;
 	}
 	/* L2: content durable, then the name, then the name durable */
-	if (fchmod(fd, 0444) != 0 || f_fsync(fd) < 0) {
+	if (fchmod(fd, 0444) != 0 || (durable && f_fsync(fd) < 0)) {
 		rc = cora_error_sys(CORA_EIO, "cannot fsync '%s'", path);
 		close(fd);
 		return rc;
@@ -658,11 +668,91 @@ static int local_adopt(struct cora_blobstore *bs, const char *path,
 		return cora_error_sys(CORA_EIO, "cannot rename '%s' to "
 				      "'%s/sha256/%s'", path, ls->root, rel);
 	}
-	rc = fsync_folder(ls, sha256);
+	rc = durable ? fsync_folder(ls, sha256) : 0;
 out:
 	if (rc == 0 && size)
 		*size = (uint64_t)st.st_size;
 	return rc;
+}
+
+static int local_adopt(struct cora_blobstore *bs, const char *path,
+		       const char *sha256, uint64_t *size)
+{
+	return adopt(bs, path, sha256, size, true);
+}
+
+static int local_adopt_later(struct cora_blobstore *bs, const char *path,
+			     const char *sha256, uint64_t *size)
+{
+	return adopt(bs, path, sha256, size, false);
+}
+
+/* ->persist: the fsyncs ->adopt_later left out (L8).  Up to
+ * PERSIST_ONE_BY_ONE blobs get an fsync each and one per folder; more
+ * get one syncfs(): the whole file system, which is what many fsyncs
+ * add up to, in one request the disk can order as it likes. */
+#define PERSIST_ONE_BY_ONE 16
+
+static int persist_one(struct local_store *ls, const char *sha256)
+{
+	char rel[REL_LEN];
+	int fd, rc = 0;
+
+	rel_name(rel, sha256);
+	fd = openat(ls->objects_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return cora_error_sys(errno == ENOENT ? CORA_ENOTFOUND : CORA_EIO,
+				      "cannot open '%s/sha256/%s'", ls->root,
+				      rel);
+	if (f_fsync(fd) < 0)
+		rc = cora_error_sys(CORA_EIO, "cannot fsync '%s/sha256/%s'",
+				    ls->root, rel);
+	close(fd);
+	return rc;
+}
+
+static int local_persist(struct cora_blobstore *bs, const char *const *sha256,
+			 size_t n)
+{
+	struct local_store *ls = (struct local_store *)bs;
+	bool folder[256] = { false };
+	char rel[REL_LEN];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = check_digest(sha256[i]);
+		if (rc)
+			return rc;
+		rel_name(rel, sha256[i]);
+		if (n > PERSIST_ONE_BY_ONE &&
+		    faccessat(ls->objects_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+			return cora_error_sys(errno == ENOENT ? CORA_ENOTFOUND :
+					      CORA_EIO, "cannot find "
+					      "'%s/sha256/%s'", ls->root, rel);
+	}
+	if (n > PERSIST_ONE_BY_ONE) {
+		if (f_syncfs(ls->root_fd) != 0)
+			return cora_error_sys(CORA_EIO, "cannot sync the file "
+					      "system of '%s'", ls->root);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		rc = persist_one(ls, sha256[i]);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned k = (unsigned)strtoul((char[3]){ sha256[i][0],
+						   sha256[i][1], 0 }, NULL, 16);
+		if (folder[k])
+			continue;
+		folder[k] = true;
+		rc = fsync_folder(ls, sha256[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static int lr_read(struct cora_blob_reader *base, void *buf, size_t n,
@@ -1073,6 +1163,8 @@ int cora_blob_local_open(struct cora_blobstore **out, const char *root)
 	ls->base.verify = local_verify;
 	ls->base.path = local_path;
 	ls->base.adopt = local_adopt;
+	ls->base.adopt_later = local_adopt_later;
+	ls->base.persist = local_persist;
 	ls->base.free = local_free;
 
 	ls->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

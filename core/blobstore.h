@@ -62,7 +62,8 @@
  *
  * Implementing a store: embed struct cora_blobstore as the first member
  * of your own struct, set .version = CORA_BLOBSTORE_VERSION and every op
- * (->path, ->adopt and ->stored_at may be NULL), and downcast in the
+ * (->path, ->adopt, ->stored_at, ->adopt_later and ->persist may be
+ * NULL), and downcast in the
  * ops.  Readers and writers are embedded the same way.  A decorator calls
  * cora_blobstore_check() on the store it wraps.
  *
@@ -91,7 +92,7 @@
 
 /* Bumped whenever a member of struct cora_blobstore, cora_blob_writer or
  * cora_blob_reader changes meaning, position or signature. */
-#define CORA_BLOBSTORE_VERSION 3
+#define CORA_BLOBSTORE_VERSION 4
 
 struct cora_blobstore;
 
@@ -210,6 +211,24 @@ struct cora_blobstore {
 	 * CORA_ENOTFOUND when absent. */
 	int (*stored_at)(struct cora_blobstore *bs, const char *sha256,
 			 int64_t *when);
+
+	/* Optional (added in version 4, with ->persist; NULL when a store
+	 * cannot): ->adopt without waiting for the disk.  The file gets its
+	 * final name (complete and readable at once, by an atomic rename)
+	 * but neither it nor its folder is fsynced, so a power cut may lose
+	 * or damage it.  The one exception to invariant 2: the caller must
+	 * hold a durable copy of the content elsewhere (the catalog's blob
+	 * journal, catalog.h invariant 5) until ->persist returned 0. */
+	int (*adopt_later)(struct cora_blobstore *bs, const char *path,
+			   const char *sha256, uint64_t *size);
+
+	/* Makes n stored blobs durable (their content and their names),
+	 * all or none: 0 only when every one is.  CORA_ENOTFOUND when one
+	 * is absent.  Does not check content (that is ->verify).  The local
+	 * store fsyncs each file and each folder once, or, for many blobs,
+	 * syncs the whole file system in one call (syncfs). */
+	int (*persist)(struct cora_blobstore *bs, const char *const *sha256,
+		       size_t n);
 };
 
 /*
@@ -253,6 +272,12 @@ struct cora_blobstore {
  *       cleanup is safe while other threads and processes write.
  *   L7. The 256 folders exist once open returned; a put that finds one
  *       missing (damaged store) makes it and fsyncs sha256/ first.
+ *   L8. ->adopt_later renames without the fsyncs of L2, so until
+ *       ->persist a power cut may leave its name with partial content
+ *       (the exception to L1).  Only blobs whose content the catalog's
+ *       journal holds are stored that way, and the journal's flush
+ *       verifies each before persisting it (catalog.h invariant 5); the
+ *       mount checks a blob's digest before serving it in any case.
  *
  * State of one put, and the function behind each transition:
  *

@@ -22,6 +22,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Additive (catalog.h): also created in catalogs made before it. */
+#define BLOB_JOURNAL_SQL \
+	"CREATE TABLE IF NOT EXISTS blob_journal(" \
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT," \
+	" sha256 TEXT NOT NULL," \
+	" content BLOB NOT NULL);"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE events("
@@ -83,7 +90,8 @@ static const char schema_sql[] =
 	" affiliation TEXT,"
 	" affiliation_ror TEXT,"
 	" email TEXT,"
-	" unix_user TEXT UNIQUE);";
+	" unix_user TEXT UNIQUE);"
+	BLOB_JOURNAL_SQL;
 
 /* ---- statement cache -------------------------------------------------------- */
 
@@ -304,6 +312,37 @@ static int open_blobs(struct cora_catalog *cat)
 				   cat->root, cat->config);
 }
 
+/* A writer's first step (invariant 5): the blobs of events that
+ * survived a crash before their blobs reached the disk are put back. */
+static int flush_journal(struct cora_catalog *cat)
+{
+	sqlite3_stmt *s;
+	int rc, any;
+
+	if (!cat->blobs->persist)
+		return 0;
+	s = cora_stmt(cat, "SELECT EXISTS (SELECT 1 FROM blob_journal)");
+	if (!s)
+		return cora_error_code();
+	rc = sqlite3_step(s);
+	any = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return cora_sqlite_error(cat, rc, "reading the blob journal");
+	if (!any)
+		return 0;
+	rc = cora_blob_journal_flush(cat, cat->blobs, NULL, NULL);
+	if (rc) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", cora_error_last());
+		return cora_error_set(rc, "cannot make the journalled blobs of "
+				      "catalog '%s' durable: %s", cat->root,
+				      why);
+	}
+	return 0;
+}
+
 static struct cora_catalog *catalog_alloc(const char *root, unsigned flags)
 {
 	struct cora_catalog *cat = calloc(1, sizeof(*cat));
@@ -444,8 +483,17 @@ int cora_catalog_open(struct cora_catalog **out, const char *root,
 	rc = cora_config_load(&cat->config, path);
 	if (rc)
 		goto fail;
+	if (!(flags & CORA_OPEN_READONLY)) {
+		rc = cora_exec_sql(cat, BLOB_JOURNAL_SQL);
+		if (rc)
+			goto fail;
+	}
 	if (!(flags & CORA_OPEN_NO_BLOBS)) {
 		rc = open_blobs(cat);
+		if (rc)
+			goto fail;
+		if (!(flags & CORA_OPEN_READONLY))
+			rc = flush_journal(cat);
 		if (rc)
 			goto fail;
 	}

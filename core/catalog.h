@@ -42,6 +42,15 @@
  *           affiliation_ror, email, unix_user)
  *       Person profiles: personal data, outside the log, erasable.
  *
+ *   blob_journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, sha256, content)
+ *       Small blobs (at most CORA_JOURNAL_MAX bytes) the mount stored
+ *       at close(2) without waiting for the disk (->adopt_later): each
+ *       row is inserted in the transaction of the event that names the
+ *       blob, and deleted by cora_blob_journal_flush() once the store's
+ *       copy is durable.  Outside the log (replay ignores it); created
+ *       by any writer that opens a catalog without it (additive: the
+ *       schema version stays 1).
+ *
  * INVARIANTS
  *
  *   1. Rows of `events` are never updated or deleted (triggers refuse).
@@ -60,12 +69,20 @@
  *      (>= CORA_INO_RESERVED) for a file it was writing before any event
  *      existed.  Both are reproduced exactly by a replay.
  *   5. An event that names a blob commits only after the blob is durable
- *      in the blob store.
+ *      in the blob store, or in the same transaction as a blob_journal
+ *      row holding the blob's content.  So whenever an event survives a
+ *      crash, so does its blob: in the store, or in the journal, from
+ *      which cora_blob_journal_flush() rewrites a blob whose file was
+ *      lost or damaged.  Every writer that opens a catalog with its blob
+ *      store flushes the journal first (cora_catalog_open), and the
+ *      mount flushes it about once a second, so rows are few and young.
  *   6. Durability: every transaction commits to the WAL.  The catalog is
  *      opened with synchronous=FULL by `cora` (a command that returned is
  *      on disk) and by the daemon for fsync(); the daemon's close() path
  *      may use NORMAL, which survives a crash of the process but not a
- *      power cut (DESIGN 4).
+ *      power cut (DESIGN 4).  A small file's blob on that path goes to
+ *      the journal (5) instead of being fsynced: the WAL write orders
+ *      the two, where two fsyncs a file did before.
  *
  * THREADS
  *
@@ -143,6 +160,29 @@ void cora_tx_rollback(struct cora_catalog *cat);
 /* Reserves n inode numbers for nodes not yet created (the mount's files
  * being written): *first .. *first + n - 1, never handed out again. */
 int cora_ino_reserve(struct cora_catalog *cat, int64_t n, int64_t *first);
+
+/* ---- the blob journal (invariant 5) ------------------------------------ */
+
+/* The largest blob the journal takes: bigger ones are fsynced. */
+#define CORA_JOURNAL_MAX (64 * 1024)
+
+/* Adds a row for a blob stored with ->adopt_later, inside the current
+ * transaction (the caller's, which also appends the event naming it).
+ * CORA_EINVALID when n > CORA_JOURNAL_MAX. */
+int cora_blob_journal_add(struct cora_catalog *cat, const char *sha256,
+			  const void *content, size_t n);
+
+/* Makes every journalled blob durable in bs and deletes its row: a blob
+ * whose file is intact is persisted (->persist: fsync of the file and
+ * its folder); one that is missing or does not hash to its name (a
+ * crash before it reached the disk) is removed and put again from the
+ * row.  Rows added meanwhile stay for the next flush.  A failure leaves
+ * the rows of the blobs not yet made durable.  *flushed (may be NULL)
+ * gets the number of rows done, *rewritten (may be NULL) how many of
+ * them had to be written again. */
+int cora_blob_journal_flush(struct cora_catalog *cat,
+			    struct cora_blobstore *bs, size_t *flushed,
+			    size_t *rewritten);
 
 /* ---- the event store ---------------------------------------------------- */
 

@@ -8,9 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/blobstore.h"
 #include "core/catalog.h"
+#include "core/hash.h"
 #include "core/command.h"
 #include "core/error.h"
+#include "core/fault.h"
 #include "core/fsck.h"
 #include "core/projection.h"
 #include "core/uuid.h"
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -341,6 +345,171 @@ static void test_open__refuses_newer_schema_and_garbage(void **st)
 	remove_catalog(path);
 }
 
+/* A blob stored the way the mount stores a small file at close: a
+ * staging file adopted without fsyncs, and its journal row in a
+ * transaction.  hex gets the digest. */
+static void journal_blob(struct cora_catalog *cat, const char *content,
+			 char hex[CORA_SHA256_HEXLEN + 1])
+{
+	char *tmp;
+	FILE *f;
+
+	cora_sha256_buf(hex, content, strlen(content));
+	assert_true(asprintf(&tmp, "%s/staging/t-%s", cat->root, hex) > 0);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+	assert_int_equal(cat->blobs->adopt_later(cat->blobs, tmp, hex, NULL), 0);
+	free(tmp);
+	assert_int_equal(cora_tx_begin(cat), 0);
+	assert_int_equal(cora_blob_journal_add(cat, hex, content,
+					       strlen(content)), 0);
+	assert_int_equal(cora_tx_commit(cat), 0);
+}
+
+static int journal_rows(struct cora_catalog *cat)
+{
+	sqlite3_stmt *s = cora_stmt(cat, "SELECT count(*) FROM blob_journal");
+	int n;
+
+	assert_non_null(s);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
+static char *blob_file(struct cora_catalog *cat, const char *hex)
+{
+	char *p;
+
+	assert_int_equal(cora_blob_path(cat->blobs, hex, &p), 0);
+	return p;
+}
+
+static void test_journal__flush_restores_lost_and_damaged_blobs(void **st)
+{
+	char *path = make_catalog(), *p, *staging;
+	struct cora_catalog *cat = open_cat(path);
+	char lost[65], damaged[65], intact[65], late[65];
+	size_t flushed, rewritten;
+	char big[CORA_JOURNAL_MAX + 1];
+	FILE *f;
+
+	assert_true(asprintf(&staging, "%s/staging", path) > 0);
+	mkdir(staging, 0700);
+	free(staging);
+	journal_blob(cat, "the blob that never reached the disk", lost);
+	journal_blob(cat, "the blob the disk kept half of ......", damaged);
+	journal_blob(cat, "the blob that made it", intact);
+	assert_int_equal(journal_rows(cat), 3);
+
+	/* what a power cut may do to files that were never fsynced */
+	p = blob_file(cat, lost);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	p = blob_file(cat, damaged);
+	chmod(p, 0644);
+	f = fopen(p, "r+");
+	assert_non_null(f);
+	fputs("XXXX", f); /* same size, other bytes */
+	fclose(f);
+	free(p);
+	assert_int_equal(cora_blob_verify(cat->blobs, damaged), CORA_EMISMATCH);
+
+	assert_int_equal(cora_blob_journal_flush(cat, cat->blobs, &flushed,
+						 &rewritten), 0);
+	assert_int_equal(flushed, 3);
+	assert_int_equal(rewritten, 2);
+	assert_int_equal(journal_rows(cat), 0);
+	assert_int_equal(cora_blob_verify(cat->blobs, lost), 0);
+	assert_int_equal(cora_blob_verify(cat->blobs, damaged), 0);
+	assert_int_equal(cora_blob_verify(cat->blobs, intact), 0);
+
+	/* recovery at open: a writer flushes before anything else */
+	journal_blob(cat, "journalled just before the crash", late);
+	p = blob_file(cat, late);
+	assert_int_equal(unlink(p), 0);
+	cora_catalog_free(cat);
+	cat = open_cat(path);
+	assert_int_equal(journal_rows(cat), 0);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(cora_blob_verify(cat->blobs, late), 0);
+	free(p);
+
+	/* too big for the journal: refused, nothing added */
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(cora_blob_journal_add(cat, intact, big, sizeof(big)),
+			 CORA_EINVALID);
+	assert_int_equal(journal_rows(cat), 0);
+	cora_catalog_free(cat);
+	remove_catalog(path);
+}
+
+/* Whatever fails during a flush (every fault point in turn: reads,
+ * writes, fsyncs, syncfs, renames, SQLite steps, allocations), a row is
+ * never gone while its blob is not intact, and a flush after the fault
+ * finishes the work.  22 blobs: more than the local store persists one
+ * by one, so its syncfs path is walked too. */
+static void test_journal__flush_under_every_fault(void **st)
+{
+	enum { NBLOBS = 22 };
+	char hex[NBLOBS][65], text[64], *p;
+	uint64_t n;
+	bool fired = true;
+	int i, rc;
+
+	for (n = 1; fired && n < 2000; n++) {
+		char *path = make_catalog(), *staging;
+		struct cora_catalog *cat = open_cat(path);
+
+		assert_true(asprintf(&staging, "%s/staging", path) > 0);
+		mkdir(staging, 0700);
+		free(staging);
+		for (i = 0; i < NBLOBS; i++) {
+			snprintf(text, sizeof(text), "journalled blob %d", i);
+			journal_blob(cat, text, hex[i]);
+		}
+		p = blob_file(cat, hex[0]); /* lost */
+		assert_int_equal(unlink(p), 0);
+		free(p);
+		p = blob_file(cat, hex[1]); /* damaged */
+		truncate(p, 3);
+		free(p);
+
+		cora_fault_sim(n);
+		rc = cora_blob_journal_flush(cat, cat->blobs, NULL, NULL);
+		fired = cora_fault_fired();
+		cora_fault_sim(0);
+		if (!fired)
+			assert_int_equal(rc, 0);
+		for (i = 0; i < NBLOBS; i++) {
+			sqlite3_stmt *s = cora_stmt(cat, "SELECT count(*) FROM"
+						    " blob_journal WHERE sha256 = ?1");
+			int rows;
+
+			sqlite3_bind_text(s, 1, hex[i], -1, SQLITE_STATIC);
+			assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+			rows = sqlite3_column_int(s, 0);
+			sqlite3_reset(s);
+			if (rows == 0 &&
+			    cora_blob_verify(cat->blobs, hex[i]) != 0)
+				fail_msg("fault %llu: row of blob %d gone, blob "
+					 "not intact", (unsigned long long)n, i);
+		}
+		assert_int_equal(cora_blob_journal_flush(cat, cat->blobs, NULL,
+							 NULL), 0);
+		assert_int_equal(journal_rows(cat), 0);
+		for (i = 0; i < NBLOBS; i++)
+			assert_int_equal(cora_blob_verify(cat->blobs, hex[i]), 0);
+		cora_catalog_free(cat);
+		remove_catalog(path);
+	}
+	assert_false(fired); /* the walk reached the end */
+	assert_true(n > 5);  /* and there were points to walk */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +520,8 @@ int main(void)
 		cmocka_unit_test(test_command__failure_changes_nothing),
 		cmocka_unit_test(test_projection__tree_and_fsck_clean),
 		cmocka_unit_test(test_open__refuses_newer_schema_and_garbage),
+		cmocka_unit_test(test_journal__flush_restores_lost_and_damaged_blobs),
+		cmocka_unit_test(test_journal__flush_under_every_fault),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -59,6 +60,10 @@ struct corafs {
 	volatile bool stopping;
 	int64_t head;                /* log position the kernel has seen */
 	int64_t head_time_ns;        /* occurred_at of that event */
+
+	/* small blobs committed through the blob journal since the
+	 * watcher last flushed it (catalog.h invariant 5) */
+	atomic_uint journalled;
 };
 
 /* This thread's catalog connection (opened on first use), or NULL with

@@ -7,17 +7,21 @@
  * process appended it, invalidates exactly the inodes and names the event
  * touched: the entity's folder and generated files, the dataset nodes a
  * tree event names, README.txt and .cora/events.jsonl.  A change made with
- * `cora` therefore shows in the mount well within a second.
+ * `cora` therefore shows in the mount well within a second.  The same
+ * thread flushes the blob journal (catalog.h invariant 5).
  */
 #include "fs/corafs.h"
 
 #include "core/clock.h"
+#include "core/blobstore.h"
 #include "core/error.h"
 #include "core/projection.h"
 #include "fs/inode.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,8 @@
 
 #define POLL_MS 200
 #define SEEN_SLOTS 4096 /* notifications remembered per scan */
+#define JOURNAL_POLLS 5 /* flush the blob journal every 5 polls (1 s) */
+#define JOURNAL_ROWS 512 /* or as soon as this many rows wait */
 
 /* What one scan already told the kernel.  Every event of a scan is
  * committed before the scan starts, so a second identical notice in the
@@ -181,17 +187,37 @@ static int on_event(void *arg, const struct cora_event *e)
 	return 0;
 }
 
+/* Makes the blobs the mount journalled durable (catalog.h invariant 5):
+ * about once a second while files are being written, at once when many
+ * wait, and at unmount. */
+static void flush_journal(struct corafs *fs, struct cora_catalog *cat)
+{
+	unsigned n = atomic_exchange(&fs->journalled, 0);
+
+	if (n == 0)
+		return;
+	if (cora_blob_journal_flush(cat, fs->blobs, NULL, NULL) != 0) {
+		fprintf(stderr, "corafs: %s (will try again)\n",
+			cora_error_last());
+		atomic_fetch_add(&fs->journalled, n);
+	}
+}
+
 static void *watch_main(void *arg)
 {
 	struct corafs *fs = arg;
 	struct cora_catalog *cat = fs_cat(fs);
 	struct timespec ts = { 0, POLL_MS * 1000000L };
+	unsigned polls = 0;
 	int64_t head;
 
 	if (!cat)
 		return NULL;
 	while (!fs->stopping) {
 		nanosleep(&ts, NULL);
+		if (++polls % JOURNAL_POLLS == 0 ||
+		    atomic_load(&fs->journalled) >= JOURNAL_ROWS)
+			flush_journal(fs, cat);
 		if (cora_store_head(cat, &head) != 0 || head <= fs->head)
 			continue;
 		memset(&seen, 0, sizeof(seen));
@@ -227,9 +253,14 @@ int fs_watch_start(struct corafs *fs)
 
 void fs_watch_stop(struct corafs *fs)
 {
+	struct cora_catalog *cat;
+
 	if (!fs->watching)
 		return;
 	fs->stopping = true;
 	pthread_join(fs->watcher, NULL);
 	fs->watching = false;
+	cat = fs_cat(fs);
+	if (cat)
+		flush_journal(fs, cat);
 }

@@ -1,8 +1,12 @@
 /*
  * rocrate.c: ro-crate-metadata.json, RO-Crate 1.2, for a dataset folder
  * and for a bundle folder (which also follows the Process Run Crate 0.5
- * profile).  Built with jansson as a flattened graph; written with 2-space
- * indentation and sorted keys.
+ * profile).  The small part (the root, people, licences, instruments,
+ * runs) is built with jansson as a flattened graph; the files are not:
+ * the graph holds stand-ins for them that the writer (jsonw.c) expands
+ * by reading the catalog as it writes ("the file tree" below).  The
+ * bytes are what json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) printed of
+ * the whole graph when it was all in memory.
  *
  * The graph (struct graph) keeps entities in the order they are first
  * added and refuses a second entity with the same @id, so shared things
@@ -359,6 +363,8 @@ struct part {
 	char *prefix;           /* "" or "<slug>/" (owned in graph.parts) */
 	json_t *extra;          /* PART_HASPART: ids after the children */
 	json_t *top;            /* PART_HASPART: the entity (borrowed) */
+	const char *merged;     /* a child at the root that is an entity of
+	                         * the graph already (reserved_files()) */
 };
 
 /* A new part; its marker (a new reference) or NULL when out of memory. */
@@ -409,6 +415,56 @@ static int dataset_folder(struct rd *r, const char *dataset_id,
 	return 0;
 }
 
+/* A file at a dataset's root named like an entity every crate has
+ * (ro-crate-metadata.json, datacite.xml: names the mount refuses but
+ * `cora dataset ingest` lets in) was merged into that entity when the
+ * whole graph was in memory, and these are still the bytes: the
+ * descriptor takes the file's properties and is not handed out again
+ * (entities->merged); datacite.xml is handed out at its place among the
+ * files, and the graph's own gets a stand-in in the index so that
+ * datacite_file() neither adds it again nor sets its properties, and
+ * the root lists it once (has_part->merged). */
+static int reserved_files(struct rd *r, struct graph *g, int64_t ino,
+			  struct part *entities, struct part *has_part)
+{
+	sqlite3_stmt *s = cora_stmt(r->cat, "SELECT name, size, sha256,"
+				    " mtime_ns FROM nodes WHERE parent = ?1"
+				    " AND type = 'f' AND name IN"
+				    " ('ro-crate-metadata.json', 'datacite.xml')");
+	const char *name, *sha;
+	char when[48], size[32];
+	json_t *e;
+	int rc;
+
+	if (!s)
+		return cora_error_code();
+	sqlite3_bind_int64(s, 1, ino);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(s, 0);
+		if (strcmp(name, "datacite.xml") == 0) {
+			json_object_set_new(g->index, "datacite.xml",
+					    json_pack("{s:s}", "@id",
+						      "datacite.xml"));
+			has_part->merged = "datacite.xml";
+			continue;
+		}
+		e = json_object_get(g->index, "ro-crate-metadata.json");
+		sha = (const char *)sqlite3_column_text(s, 2);
+		put_str(e, "name", name);
+		rd_time_ns(when, sqlite3_column_int64(s, 3));
+		put_str(e, "dateModified", when);
+		snprintf(size, sizeof(size), "%lld",
+			 (long long)sqlite3_column_int64(s, 1));
+		put_str(e, "contentSize", size);
+		put_str(e, "sha256", sha ? sha : "");
+		put_str(e, "encodingFormat", rd_media_type(name));
+		entities->merged = "ro-crate-metadata.json";
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 :
+	       cora_sqlite_error(r->cat, rc, "listing files");
+}
+
 /* Puts the folders and files of a dataset below `top` (the root "./" or
  * the dataset's folder "<slug>/"): their entities at this point of the
  * graph, top's hasPart their references.  prefix is "" or "<slug>/". */
@@ -427,6 +483,9 @@ static int file_tree(struct rd *r, struct graph *g, const json_t *ds,
 	mark = add_part(g, PART_HASPART, ino, prefix, top);
 	if (!mark || json_object_set_new(top, "hasPart", mark) != 0)
 		return cora_error_set(CORA_ENOMEM, "out of memory");
+	if (ino && !*prefix)
+		return reserved_files(r, g, ino, &g->parts[g->nparts - 2],
+				      &g->parts[g->nparts - 1]);
 	return 0;
 }
 
@@ -446,6 +505,8 @@ static void add_part_ref(struct graph *g, json_t *e, const char *id)
 		return;
 	}
 	p = &g->parts[n];
+	if (p->merged && strcmp(p->merged, id) == 0)
+		return;     /* a child already */
 	if (!p->extra)
 		p->extra = json_array();
 	json_array_foreach(p->extra, i, x)
@@ -468,6 +529,7 @@ struct walk {
 	char *path;              /* of the node being handed out */
 	size_t len, cap;
 	const char *prefix;
+	const char *merged;      /* a root file not to hand out */
 	struct part cur;         /* hasPart of the folder being handed out */
 	/* where entities go: written at depth (jw), or appended (out) */
 	struct rd_jw *jw;
@@ -808,6 +870,13 @@ static int visit(struct walk *w, size_t depth, int64_t ino)
 	rb = sqlite3_step(b);
 	while (!(rc = stepped(w, ra)) && !(rc = stepped(w, rb)) &&
 	       (ra == SQLITE_ROW || rb == SQLITE_ROW)) {
+		if (ra == SQLITE_ROW && depth == 0 && w->merged &&
+		    strcmp((const char *)sqlite3_column_text(a, 1),
+			   w->merged) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(a, 2), "f") == 0) {
+			ra = sqlite3_step(a);   /* the descriptor has it */
+			continue;
+		}
 		if (ra == SQLITE_ROW &&
 		    (rb != SQLITE_ROW ||
 		     entry_first((const char *)sqlite3_column_text(a, 1),
@@ -840,6 +909,7 @@ static int visit(struct walk *w, size_t depth, int64_t ino)
 static int walk_part(struct walk *w, const struct part *p)
 {
 	w->prefix = p->prefix;
+	w->merged = p->merged;
 	pop(w, 0);
 	return p->ino ? visit(w, 0, p->ino) : 0;
 }

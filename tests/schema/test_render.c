@@ -1769,6 +1769,21 @@ static void test_rocrate__streamed_crate_is_what_jansson_prints(void **state)
 	json_decref(ix);
 	json_decref(doc);
 
+	/* files named like the crate's own entities (the mount refuses
+	 * them at a dataset's root, a put_file does not): one entity each,
+	 * listed once */
+	run(c, "dataset.register", NULL, ID("0d104"),
+	    json_pack("{s:s, s:s}", "slug", "reserved", "name", "Reserved"));
+	put_file(c, ID("0d104"), "datacite.xml", "<x/>", 1779201000);
+	put_file(c, ID("0d104"), "ro-crate-metadata.json", "{}", 1779201000);
+	put_file(c, ID("0d104"), "b", "b", 1779201000);
+	ix = crate_as_jansson_prints_it(c, ID("0d104"), &doc);
+	assert_parts(ix, "./", "b datacite.xml ro-crate-metadata.json");
+	assert_int_equal(json_object_size(ix),
+			 json_array_size(json_object_get(doc, "@graph")));
+	json_decref(ix);
+	json_decref(doc);
+
 	/* a bundle: each member's files below its folder */
 	ix = crate_as_jansson_prints_it(c, ID("0e101"), &doc);
 	assert_parts(ix, "./", "tree/ single/ none/ datacite.xml");

@@ -4,7 +4,8 @@
  *   FS_H_BLOB   a committed file opened read-only: the blob's reader;
  *               reads are zero-copy replies from its descriptor.
  *   FS_H_DOC    a generated file: its bytes rendered at open, so one
- *               open sees one consistent version.
+ *               open sees one consistent version (in memory, or a big
+ *               one in an unlinked staging file read zero-copy).
  *   FS_H_EVENTS .cora/events.jsonl: lines streamed from the log.
  *   FS_H_WRITE  a file opened for writing (write.c): bytes go to a
  *               staging file under CATALOG/staging and are committed (blob
@@ -55,9 +56,12 @@ struct fs_handle {
 	/* FS_H_BLOB (and FS_H_WRITE while CLEAN with content) */
 	struct cora_blob_reader *reader;
 
-	/* FS_H_DOC */
+	/* FS_H_DOC: the bytes in doc, or for a document bigger than the
+	 * daemon keeps in memory in doc_fd, an unlinked file in the staging
+	 * folder (-1 when none), closed at release */
 	char *doc;
 	size_t doc_len;
+	int doc_fd;
 
 	/* FS_H_EVENTS: a cursor, so sequential reads do not rescan */
 	int64_t ev_position;     /* last event copied */

@@ -17,7 +17,6 @@
 #include "schema/render.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,7 +335,16 @@ static void stat_node(struct corafs *fs, struct stat *st, uint64_t ino,
 		st->st_mode &= ~0222;
 }
 
-/* Rendered generated files, cached by (inode, entity position). */
+/* Rendered generated files, cached by (inode, entity position).
+ *
+ * A render streams into struct doc_out: the bytes stay in memory while
+ * they fit in DOC_KEEP_MAX; past it they go to an unlinked temporary
+ * file in the staging folder when the bytes are wanted (an open), or are
+ * only counted when the size is (a stat).  So the crate of a dataset of
+ * a million files costs the daemon no more memory than a small one
+ * (schema/render.h).  The cache keeps the size of every document and the
+ * bytes of the small ones; a big one is rendered again at each open,
+ * into the open file's own temporary file, so one open sees one version. */
 #define DOC_CACHE 64
 #define DOC_KEEP_MAX (1 << 20)
 
@@ -359,27 +367,123 @@ static const enum cora_doc_kind doc_kinds[] = {
 	[FS_DOC_PREVIEW] = CORA_DOC_PREVIEW,
 };
 
+/* Where a render goes: buf (while the bytes fit in DOC_KEEP_MAX), then
+ * fd (an unlinked file in `spill`), or nowhere when spill is NULL. */
+struct doc_out {
+	char *buf;
+	size_t len, total;
+	const char *spill;
+	int fd;
+};
+
+/* An unlinked temporary file in folder dir: O_TMPFILE, else a named
+ * file removed at once (named w-*, so fs_staging_cleanup() removes it
+ * if we die in between). */
+static int doc_tmpfile(const char *dir)
+{
+	char *name = NULL;
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+			errno != EINVAL))
+		return fd >= 0 ? fd : -errno;
+	if (asprintf(&name, "%s/w-doc-XXXXXX", dir) < 0)
+		return -ENOMEM;
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(name);
+	else
+		fd = -errno;
+	free(name);
+	return fd;
+}
+
+static int doc_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cora_error_set(CORA_EIO, "cannot write a document "
+					      "to staging: %s", strerror(errno));
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int doc_sink(void *arg, const char *buf, size_t len)
+{
+	struct doc_out *o = arg;
+	char *p;
+	int fd;
+
+	o->total += len;
+	if (o->fd >= 0)
+		return doc_write_all(o->fd, buf, len);
+	if (o->total <= DOC_KEEP_MAX) {
+		p = realloc(o->buf, o->len + len + 1);
+		if (!p)
+			return cora_error_set(CORA_ENOMEM, "out of memory");
+		o->buf = p;
+		memcpy(o->buf + o->len, buf, len);
+		o->len += len;
+		return 0;
+	}
+	/* too big to keep: spill what we have and go on in the file, or
+	 * just count */
+	if (o->spill) {
+		fd = doc_tmpfile(o->spill);
+		if (fd < 0)
+			return cora_error_set(CORA_EIO, "cannot make a temporary "
+					      "file in '%s': %s", o->spill,
+					      strerror(-fd));
+		o->fd = fd;
+		if (o->len && doc_write_all(fd, o->buf, o->len) != 0)
+			return cora_error_code();
+	}
+	free(o->buf);
+	o->buf = NULL;
+	o->len = 0;
+	return o->fd >= 0 ? doc_write_all(o->fd, buf, len) : 0;
+}
+
+static void doc_out_release(struct doc_out *o)
+{
+	free(o->buf);
+	if (o->fd >= 0)
+		close(o->fd);
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+}
+
 /* Generated files are rendered from the catalog and cached by (inode,
  * log position): any new event renders them anew, since a document may
- * depend on other entities (an asset's on its children and datasets). */
+ * depend on other entities (an asset's on its children and datasets).
+ * Renders into o (o->spill says whether big bytes are wanted) and
+ * caches the size, and the bytes when they fit. */
 static int doc_render(struct cora_catalog *cat, uint64_t ino,
-		      const struct entity *e, struct doc_key key, char **out,
-		      size_t *len)
+		      const struct entity *e, struct doc_key key,
+		      struct doc_out *o)
 {
 	enum fs_doc doc = (enum fs_doc)(fs_ino_tag(ino) - FS_TAG_DOC);
 	size_t slot = (ino * 31) % DOC_CACHE;
 	char *keep = NULL;
 	int rc;
 
-	rc = cora_render(cat, doc_kinds[doc], e->id, out, len);
-	if (rc)
+	rc = cora_render_to(cat, doc_kinds[doc], e->id, doc_sink, o);
+	if (rc) {
+		doc_out_release(o);
 		return -fs_errno(rc);
-	/* keep the bytes of small documents; of big ones (the crate of a
-	 * dataset with many files) only the size, and give the memory back */
-	if (*len <= DOC_KEEP_MAX) {
-		keep = malloc(*len + 1);
-		if (keep)
-			memcpy(keep, *out, *len);
+	}
+	if (o->total <= DOC_KEEP_MAX) {
+		keep = malloc(o->len + 1);
+		if (keep && o->len)
+			memcpy(keep, o->buf, o->len);
 	}
 	pthread_mutex_lock(&doc_lock);
 	free(doc_cache[slot].buf);
@@ -387,7 +491,7 @@ static int doc_render(struct cora_catalog *cat, uint64_t ino,
 	doc_cache[slot].position = key.a;
 	doc_cache[slot].position2 = key.b;
 	doc_cache[slot].buf = keep;
-	doc_cache[slot].len = *len;
+	doc_cache[slot].len = o->total;
 	pthread_mutex_unlock(&doc_lock);
 	return 0;
 }
@@ -431,13 +535,14 @@ static bool doc_fresh(const struct doc_slot *slot, uint64_t ino,
 }
 
 /* The size of a generated file (for getattr), rendering it only when
- * the log moved since it was last rendered. */
+ * the log moved since it was last rendered; a big one is counted, not
+ * kept. */
 static int doc_size(struct cora_catalog *cat, uint64_t ino,
 		    const struct entity *e, size_t *len)
 {
 	size_t slot = (ino * 31) % DOC_CACHE;
 	struct doc_key key = doc_key(cat, e);
-	char *buf;
+	struct doc_out o = { NULL, 0, 0, NULL, -1 };
 	int rc;
 
 	pthread_mutex_lock(&doc_lock);
@@ -447,34 +552,51 @@ static int doc_size(struct cora_catalog *cat, uint64_t ino,
 		return 0;
 	}
 	pthread_mutex_unlock(&doc_lock);
-	rc = doc_render(cat, ino, e, key, &buf, len);
+	rc = doc_render(cat, ino, e, key, &o);
 	if (rc == 0) {
-		free(buf);
-		if (*len > DOC_KEEP_MAX)
-			malloc_trim(0);
+		*len = o.total;
+		doc_out_release(&o);
 	}
 	return rc;
 }
 
-/* The bytes of a generated file; *out is a new copy. */
-static int doc_bytes(struct cora_catalog *cat, uint64_t ino,
-		     const struct entity *e, char **out, size_t *len)
+/* The bytes of a generated file for an open handle: a copy in h->doc,
+ * or, for a big one, h->doc_fd (an unlinked file in the staging
+ * folder). */
+static int doc_bytes(struct corafs *fs, struct cora_catalog *cat,
+		     uint64_t ino, const struct entity *e, struct fs_handle *h)
 {
 	size_t slot = (ino * 31) % DOC_CACHE;
 	struct doc_key key = doc_key(cat, e);
+	struct doc_out o = { NULL, 0, 0, fs->staging, -1 };
+	int rc;
 
 	pthread_mutex_lock(&doc_lock);
 	if (doc_fresh(&doc_cache[slot], ino, key) && doc_cache[slot].buf) {
-		*out = malloc(doc_cache[slot].len + 1);
-		if (*out) {
-			memcpy(*out, doc_cache[slot].buf, doc_cache[slot].len);
-			*len = doc_cache[slot].len;
+		h->doc = malloc(doc_cache[slot].len + 1);
+		if (h->doc) {
+			memcpy(h->doc, doc_cache[slot].buf, doc_cache[slot].len);
+			h->doc_len = doc_cache[slot].len;
 		}
 		pthread_mutex_unlock(&doc_lock);
-		return *out ? 0 : -ENOMEM;
+		return h->doc ? 0 : -ENOMEM;
 	}
 	pthread_mutex_unlock(&doc_lock);
-	return doc_render(cat, ino, e, key, out, len);
+	if ((rc = doc_render(cat, ino, e, key, &o)))
+		return rc;
+	if (o.fd >= 0) {
+		h->doc_fd = o.fd;
+		h->doc_len = o.total;
+		o.fd = -1;
+	} else {
+		h->doc = o.buf;
+		h->doc_len = o.len;
+		o.buf = NULL;
+		if (!h->doc)
+			h->doc = calloc(1, 1);
+	}
+	doc_out_release(&o);
+	return h->doc || h->doc_fd >= 0 ? 0 : -ENOMEM;
 }
 
 /* README.txt: what this is, counts, how to use it.  Its counts scan the
@@ -1418,6 +1540,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->ino = ino;
 	h->fd = -1;
+	h->doc_fd = -1;
 	if (tag == FS_TAG_FIXED && fs_ino_row(ino) == FS_README) {
 		h->kind = FS_H_DOC;
 		rc = readme_bytes(cat, &h->doc, &h->doc_len);
@@ -1429,7 +1552,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		h->kind = FS_H_DOC;
 		rc = entity_by_row(cat, (int64_t)fs_ino_row(ino), &e);
 		if (rc == 0) {
-			rc = doc_bytes(cat, ino, &e, &h->doc, &h->doc_len);
+			rc = doc_bytes(fs, cat, ino, &e, h);
 			entity_release(&e);
 		}
 	} else {
@@ -1437,6 +1560,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (rc) {
 		free(h->doc);
+		if (h->doc_fd >= 0)
+			close(h->doc_fd);
 		free(h);
 		fuse_reply_err(req, -rc);
 		return;
@@ -1506,6 +1631,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	switch (h->kind) {
 	case FS_H_DOC: {
+		if (h->doc_fd >= 0) {
+			/* zero-copy from the temporary file, as blob reads;
+			 * the descriptor is read before the kernel gets the
+			 * reply, so a release after it cannot race */
+			struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+			buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+			buf.buf[0].fd = h->doc_fd;
+			buf.buf[0].pos = off;
+			fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+			return;
+		}
 		/* Replied from a copy: the reader may close and release the
 		 * handle on another thread the moment the kernel has the
 		 * bytes, while this thread is still returning from the
@@ -1545,6 +1681,8 @@ static void op_release_ro(fuse_req_t req, fuse_ino_t ino,
 
 	if (h && (h->kind == FS_H_DOC || h->kind == FS_H_EVENTS)) {
 		free(h->doc);
+		if (h->kind == FS_H_DOC && h->doc_fd >= 0)
+			close(h->doc_fd);
 		free(h);
 		fuse_reply_err(req, 0);
 		return;

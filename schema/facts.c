@@ -174,52 +174,6 @@ int rd_person(struct rd *r, const char *actor_id, json_t **out)
 	return 0;
 }
 
-int rd_nodes(struct rd *r, const char *dataset_id, json_t **out)
-{
-	sqlite3_stmt *s = cora_stmt(r->cat,
-		"WITH RECURSIVE t(ino, path, type) AS ("
-		"  SELECT ino, name, type FROM nodes WHERE parent ="
-		"   (SELECT ino FROM nodes WHERE parent = 0 AND name = ?1)"
-		"  UNION ALL"
-		"  SELECT n.ino, t.path || '/' || n.name, n.type"
-		"  FROM nodes n JOIN t ON n.parent = t.ino WHERE t.type = 'd')"
-		" SELECT t.path, t.type, n.size, n.sha256, n.mtime_ns"
-		" FROM t JOIN nodes n ON n.ino = t.ino"
-		" WHERE t.type IN ('d', 'f') ORDER BY t.path");
-	const unsigned char *sha;
-	json_t *e;
-	int rc;
-
-	*out = NULL;
-	if (!s)
-		return cora_error_code();
-	sqlite3_bind_text(s, 1, dataset_id, -1, SQLITE_STATIC);
-	*out = json_array();
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		sha = sqlite3_column_text(s, 3);
-		e = json_pack("{s:s, s:s, s:I, s:s, s:I}",
-			      "path", (const char *)sqlite3_column_text(s, 0),
-			      "type", (const char *)sqlite3_column_text(s, 1),
-			      "size", (json_int_t)sqlite3_column_int64(s, 2),
-			      "sha256", sha ? (const char *)sha : "",
-			      "mtime_ns",
-			      (json_int_t)sqlite3_column_int64(s, 4));
-		if (!e || json_array_append_new(*out, e) != 0) {
-			sqlite3_reset(s);
-			json_decref(*out);
-			*out = NULL;
-			return cora_error_set(CORA_ENOMEM, "out of memory");
-		}
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(*out);
-		*out = NULL;
-		return cora_sqlite_error(r->cat, rc, "listing files");
-	}
-	return 0;
-}
-
 const char *rd_config(struct rd *r, const char *key, const char *dflt)
 {
 	const char *v = cora_catalog_config(r->cat, key, dflt);

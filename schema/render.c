@@ -8,7 +8,9 @@
  *     Bundle    datacite.c     -              rocrate.c                preview.c
  *
  * Any other pair is CORA_ENOTFOUND.  A render reads the catalog through
- * one struct rd (render_int.h) and writes nothing.
+ * one struct rd (render_int.h), in one read transaction, and writes
+ * nothing.  Every render goes through a sink (cora_render_to()): the
+ * buffer of cora_render() and the counter of cora_render_size() are two.
  */
 #include "schema/render.h"
 
@@ -118,61 +120,147 @@ bool cora_doc_reserved(const char *name, size_t len)
 	return false;
 }
 
-int cora_render(struct cora_catalog *cat, enum cora_doc_kind kind,
-		const char *stream_id, char **out, size_t *len)
+/* Renders into a sink: the crate streams, the other documents are made
+ * whole and then handed over. */
+static int render(struct rd *r, enum cora_doc_kind kind, const char *type,
+		  const json_t *state, cora_write_fn write, void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	switch (kind) {
+	case CORA_DOC_DATACITE:
+		rc = rd_datacite(r, type, state, &buf, &len);
+		break;
+	case CORA_DOC_PIDINST:
+		rc = rd_pidinst(r, state, &buf, &len);
+		break;
+	case CORA_DOC_ROCRATE:
+		return rd_rocrate_to(r, type, state, write, arg);
+	case CORA_DOC_PREVIEW:
+		rc = rd_preview(r, state, &buf, &len);
+		break;
+	}
+	if (rc == 0 && len)
+		rc = write(arg, buf, len);
+	free(buf);
+	return rc;
+}
+
+int cora_render_to(struct cora_catalog *cat, enum cora_doc_kind kind,
+		   const char *stream_id, cora_write_fn write, void *arg)
 {
 	char type[32], id[37];
 	const json_t *state;
 	struct rd r;
+	bool tx;
 	size_t i;
 	int rc;
 
-	*out = NULL;
-	*len = 0;
 	pthread_once(&xml_once, xml_init);
 	if (!stream_id)
 		return cora_error_set(CORA_ENOTFOUND, "no entity named");
-	if ((rc = resolve(cat, stream_id, type, id)))
+	/* one catalog state for the whole document: a crate is read by
+	 * many statements, one after the other */
+	tx = cat->tx_depth == 0 && sqlite3_get_autocommit(cat->db);
+	if (tx && (rc = cora_exec_sql(cat, "BEGIN")))
 		return rc;
+	if ((rc = resolve(cat, stream_id, type, id)))
+		goto out;
 	for (i = 0; i < sizeof(documents) / sizeof(documents[0]); i++)
 		if (strcmp(documents[i].stream_type, type) == 0)
 			break;
 	if (i == sizeof(documents) / sizeof(documents[0]) ||
-	    (unsigned)kind >= 32 || !(documents[i].kinds & (1u << kind)))
-		return cora_error_set(CORA_ENOTFOUND, "%s '%s' has no %s",
-				      i < sizeof(documents) /
-				      sizeof(documents[0]) ?
-				      documents[i].noun : type, stream_id,
-				      cora_doc_name(kind)[0] ?
-				      cora_doc_name(kind) : "such document");
+	    (unsigned)kind >= 32 || !(documents[i].kinds & (1u << kind))) {
+		rc = cora_error_set(CORA_ENOTFOUND, "%s '%s' has no %s",
+				    i < sizeof(documents) /
+				    sizeof(documents[0]) ?
+				    documents[i].noun : type, stream_id,
+				    cora_doc_name(kind)[0] ?
+				    cora_doc_name(kind) : "such document");
+		goto out;
+	}
 	rd_init(&r, cat);
-	if (!r.cache)
-		return cora_error_set(CORA_ENOMEM, "out of memory");
+	if (!r.cache) {
+		rc = cora_error_set(CORA_ENOMEM, "out of memory");
+		goto out;
+	}
 	rc = rd_get(&r, type, id, &state);
 	if (rc == CORA_ENOTFOUND)
 		rc = cora_error_set(CORA_ENOTFOUND, "entity '%s' does not exist",
 				    stream_id);
-	if (rc == 0) {
-		switch (kind) {
-		case CORA_DOC_DATACITE:
-			rc = rd_datacite(&r, type, state, out, len);
-			break;
-		case CORA_DOC_PIDINST:
-			rc = rd_pidinst(&r, state, out, len);
-			break;
-		case CORA_DOC_ROCRATE:
-			rc = rd_rocrate(&r, type, state, out, len);
-			break;
-		case CORA_DOC_PREVIEW:
-			rc = rd_preview(&r, state, out, len);
-			break;
-		}
-	}
+	if (rc == 0)
+		rc = render(&r, kind, type, state, write, arg);
 	rd_release(&r);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*len = 0;
+out:
+	if (tx && cora_exec_sql(cat, "COMMIT") != 0 && rc == 0)
+		rc = cora_error_code();
+	return rc;
+}
+
+struct buffer {
+	char *buf;
+	size_t len, cap;
+};
+
+static int to_buffer(void *arg, const char *buf, size_t len)
+{
+	struct buffer *b = arg;
+	size_t cap;
+	char *p;
+
+	if (b->len + len + 1 > b->cap) {
+		cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		p = realloc(b->buf, cap);
+		if (!p)
+			return cora_error_set(CORA_ENOMEM, "out of memory");
+		b->buf = p;
+		b->cap = cap;
 	}
+	memcpy(b->buf + b->len, buf, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+	return 0;
+}
+
+int cora_render(struct cora_catalog *cat, enum cora_doc_kind kind,
+		const char *stream_id, char **out, size_t *len)
+{
+	struct buffer b = { NULL, 0, 0 };
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = cora_render_to(cat, kind, stream_id, to_buffer, &b);
+	if (rc == 0 && !b.buf)
+		rc = to_buffer(&b, "", 0);
+	if (rc) {
+		free(b.buf);
+		return rc;
+	}
+	*out = b.buf;
+	*len = b.len;
+	return 0;
+}
+
+static int count(void *arg, const char *buf, size_t len)
+{
+	(void)buf;
+	*(size_t *)arg += len;
+	return 0;
+}
+
+int cora_render_size(struct cora_catalog *cat, enum cora_doc_kind kind,
+		     const char *stream_id, size_t *len)
+{
+	int rc;
+
+	*len = 0;
+	rc = cora_render_to(cat, kind, stream_id, count, len);
+	if (rc)
+		*len = 0;
 	return rc;
 }

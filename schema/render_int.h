@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/catalog.h"
+#include "schema/render.h"
 
 /* The version of corafs named by the documents (the default Process Run
  * tool); keep it equal to the project version in meson.build. */
@@ -67,11 +68,6 @@ int rd_event(struct rd *r, const char *stream_id, const char *event_type,
 /* The profile of the person behind an actor id, or *out = NULL when there
  * is none or it was erased.  A new reference. */
 int rd_person(struct rd *r, const char *actor_id, json_t **out);
-
-/* Every folder and regular file of a dataset, sorted by path (byte
- * order): a new array of {path, type ("d"|"f"), size, sha256, mtime_ns}.
- * Empty for a discarded dataset. */
-int rd_nodes(struct rd *r, const char *dataset_id, json_t **out);
 
 /* A catalog config value, or dflt. */
 const char *rd_config(struct rd *r, const char *key, const char *dflt);
@@ -172,17 +168,62 @@ void rd_time_ns(char out[48], int64_t ns);
 /* The IANA media type guessed from a file name's extension. */
 const char *rd_media_type(const char *path);
 
+/* ---- writing JSON as jansson does (jsonw.c) ----------------------------- */
+
+/* A writer into a sink (64 KiB buffer).  Errors are sticky: after the
+ * first (the sink's, or out of memory) every call does nothing and
+ * rd_jw_finish() returns it.  `depth` is the nesting level of the value
+ * being written (0 for the document), as JSON_INDENT(2) indents it. */
+struct rd_jw {
+	cora_write_fn write;
+	void *arg;
+	int rc;
+	char *buf;
+	size_t used;
+	/* Called for each marker (rd_jw_mark()) met by rd_jw_value(): in an
+	 * array (key NULL) it writes zero or more elements, each after
+	 * rd_jw_item(w, depth, first); as the value of `key` it writes the
+	 * member after rd_jw_key(w, key, depth, first), or nothing to leave
+	 * the key out.  It reports errors with rd_jw_fail(). */
+	void (*expand)(struct rd_jw *w, const json_t *mark, const char *key,
+		       size_t depth, bool *first);
+	void *ctx;                /* the hook's */
+};
+
+void rd_jw_init(struct rd_jw *w, cora_write_fn write, void *arg);
+/* Flushes, frees the buffer, returns the first error (or 0). */
+int rd_jw_finish(struct rd_jw *w);
+void rd_jw_fail(struct rd_jw *w, int rc);
+void rd_jw_raw(struct rd_jw *w, const char *s, size_t n);
+/* v as json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS) writes it at depth
+ * (markers expanded). */
+void rd_jw_value(struct rd_jw *w, const json_t *v, size_t depth);
+/* A string (valid UTF-8, n bytes) as a JSON string. */
+void rd_jw_string(struct rd_jw *w, const char *s, size_t n);
+/* What comes before an array element or an object member at depth: the
+ * opening bracket for the first (*first is then cleared), else ",". */
+void rd_jw_item(struct rd_jw *w, size_t depth, bool *first);
+void rd_jw_key(struct rd_jw *w, const char *key, size_t depth, bool *first);
+/* Ends a container of depth opened by rd_jw_item()/rd_jw_key() (close is
+ * ']' or '}'); with first still set it writes "[]" or "{}". */
+void rd_jw_close(struct rd_jw *w, char close, size_t depth, bool first);
+/* A marker carrying n (a new reference), and the test for one. */
+json_t *rd_jw_mark(json_int_t n);
+bool rd_jw_is_mark(const json_t *v, json_int_t *n);
+
 /* ---- the renderers ------------------------------------------------------ */
 
 int rd_datacite(struct rd *r, const char *stream_type, const json_t *state,
 		char **out, size_t *len);
 int rd_pidinst(struct rd *r, const json_t *asset, char **out, size_t *len);
-int rd_rocrate(struct rd *r, const char *stream_type, const json_t *state,
-	       char **out, size_t *len);
+/* The crate of a Dataset or Bundle into a sink, streaming its files. */
+int rd_rocrate_to(struct rd *r, const char *stream_type, const json_t *state,
+		  cora_write_fn write, void *arg);
 int rd_preview(struct rd *r, const json_t *bundle, char **out, size_t *len);
 
-/* The crate of a bundle as JSON (shared by the crate and its preview):
- * a new reference to {"@context", "@graph"}. */
+/* The crate of a bundle as JSON for its preview: a new reference to
+ * {"@context", "@graph"}, every file entity in memory (the preview's
+ * memory grows with the files; the crate's does not). */
 int rd_bundle_crate(struct rd *r, const json_t *bundle, json_t **out);
 
 #endif

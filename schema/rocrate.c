@@ -1,8 +1,12 @@
 /*
  * rocrate.c: ro-crate-metadata.json, RO-Crate 1.2, for a dataset folder
  * and for a bundle folder (which also follows the Process Run Crate 0.5
- * profile).  Built with jansson as a flattened graph; written with 2-space
- * indentation and sorted keys.
+ * profile).  The small part (the root, people, licences, instruments,
+ * runs) is built with jansson as a flattened graph; the files are not:
+ * the graph holds stand-ins for them that the writer (jsonw.c) expands
+ * by reading the catalog as it writes ("the file tree" below).  The
+ * bytes are what json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) printed of
+ * the whole graph when it was all in memory.
  *
  * The graph (struct graph) keeps entities in the order they are first
  * added and refuses a second entity with the same @id, so shared things
@@ -28,15 +32,20 @@
 
 #include "core/error.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define UNSPECIFIED_LICENSE "#license-unspecified"
 #define RUN_SOFTWARE "#run-software"
 
+struct part;
+
 struct graph {
 	json_t *list;      /* the @graph array */
 	json_t *index;     /* @id -> entity (borrowed) */
+	struct part *parts; /* what the markers in list stand for */
+	size_t nparts;
 };
 
 static json_t *ref(const char *id)
@@ -107,27 +116,6 @@ static void add_ref(json_t *e, const char *key, const char *id)
 		if (strcmp(cora_json_str(x, "@id"), id) == 0)
 			return;
 	json_array_append_new(v, ref(id));
-}
-
-/* Like add_ref(), for ids known to be new to the property (the entries
- * of a folder): no search, so a folder of 100,000 files stays linear. */
-static void append_ref(json_t *e, const char *key, const char *id)
-{
-	json_t *v, *arr;
-
-	if (!e || !id)
-		return;
-	v = json_object_get(e, key);
-	if (!v) {
-		json_object_set_new(e, key, ref(id));
-	} else if (json_is_object(v)) {
-		arr = json_array();
-		json_array_append(arr, v);
-		json_array_append_new(arr, ref(id));
-		json_object_set_new(e, key, arr);
-	} else {
-		json_array_append_new(v, ref(id));
-	}
 }
 
 static const char *id_of(const json_t *e)
@@ -337,71 +325,656 @@ static json_t *product(struct rd *r, struct graph *g, const json_t *asset)
 
 /* ---- the file tree ---------------------------------------------------------- */
 
-/* Adds the folders and files of a dataset below `top` (the root "./" or
- * the dataset's folder "<slug>/"); prefix is "" or "<slug>/". */
+/*
+ * The files of a dataset are never in the graph.  It holds stand-ins
+ * instead (struct part, a marker from rd_jw_mark() carrying the part's
+ * index in graph.parts):
+ *
+ *     PART_ENTITIES  an element of @graph: the Dataset and File entities
+ *                    of every folder and file below a folder
+ *     PART_HASPART   the hasPart value of a folder: its children ('d' and
+ *                    'f') by name, then the ids in `extra`
+ *
+ * rd_rocrate_to() expands them while it writes, reading the nodes table
+ * as it goes (struct walk): memory grows with the folder depth (two
+ * statements a level) and one entity, not with the files.
+ * rd_bundle_crate() expands them into JSON instead, for the preview.
+ *
+ * Order (the bytes the crate always had).  The entities come in the byte
+ * order of their paths, so a folder's own entity comes at its name and
+ * its contents at its name + '/':
+ *
+ *     a/   a b/   a b/c   a-b   a/x          ('' < ' ' < '-' < '/')
+ *
+ * visit() makes that order for one folder by merging two cursors over its
+ * children: the entries by name, and the subfolders by name || '/', whose
+ * contents are written (depth first) when their key sorts first.  A
+ * folder's hasPart lists its children by name (their paths differ only
+ * there).  One reference is written as an object, two or more as an
+ * array, none as no hasPart at all, as add_ref() does; counting the
+ * children stops at two.
+ */
+enum part_kind { PART_ENTITIES, PART_HASPART };
+
+struct part {
+	enum part_kind kind;
+	int64_t ino;            /* the folder; 0 when the dataset has none */
+	const char *path;       /* its path below the dataset root */
+	char *prefix;           /* "" or "<slug>/" (owned in graph.parts) */
+	json_t *extra;          /* PART_HASPART: ids after the children */
+	json_t *top;            /* PART_HASPART: the entity (borrowed) */
+	const char *merged;     /* a child at the root that is an entity of
+	                         * the graph already (reserved_files()) */
+};
+
+/* A new part; its marker (a new reference) or NULL when out of memory. */
+static json_t *add_part(struct graph *g, enum part_kind kind, int64_t ino,
+			const char *prefix, json_t *top)
+{
+	struct part *p = realloc(g->parts, (g->nparts + 1) * sizeof(*p));
+	json_t *mark;
+
+	if (!p)
+		return NULL;
+	g->parts = p;
+	p += g->nparts;
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	p->ino = ino;
+	p->path = "";
+	p->prefix = strdup(prefix);
+	p->top = top;
+	mark = p->prefix ? rd_jw_mark((json_int_t)g->nparts) : NULL;
+	if (!mark) {
+		free(p->prefix);
+		return NULL;
+	}
+	g->nparts++;
+	return mark;
+}
+
+/* The folder of a dataset (its root node), or 0 when it has none (a
+ * discarded dataset). */
+static int dataset_folder(struct rd *r, const char *dataset_id,
+			  int64_t *ino)
+{
+	sqlite3_stmt *s = cora_stmt(r->cat, "SELECT ino FROM nodes"
+				    " WHERE parent = 0 AND name = ?1");
+	int rc;
+
+	*ino = 0;
+	if (!s)
+		return cora_error_code();
+	sqlite3_bind_text(s, 1, dataset_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ino = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return cora_sqlite_error(r->cat, rc, "listing files");
+	return 0;
+}
+
+/* A file at a dataset's root named like an entity every crate has
+ * (ro-crate-metadata.json, datacite.xml: names the mount refuses but
+ * `cora dataset ingest` lets in) was merged into that entity when the
+ * whole graph was in memory, and these are still the bytes: the
+ * descriptor takes the file's properties and is not handed out again
+ * (entities->merged); datacite.xml is handed out at its place among the
+ * files, and the graph's own gets a stand-in in the index so that
+ * datacite_file() neither adds it again nor sets its properties, and
+ * the root lists it once (has_part->merged). */
+static int reserved_files(struct rd *r, struct graph *g, int64_t ino,
+			  struct part *entities, struct part *has_part)
+{
+	sqlite3_stmt *s = cora_stmt(r->cat, "SELECT name, size, sha256,"
+				    " mtime_ns FROM nodes WHERE parent = ?1"
+				    " AND type = 'f' AND name IN"
+				    " ('ro-crate-metadata.json', 'datacite.xml')");
+	const char *name, *sha;
+	char when[48], size[32];
+	json_t *e;
+	int rc;
+
+	if (!s)
+		return cora_error_code();
+	sqlite3_bind_int64(s, 1, ino);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(s, 0);
+		if (strcmp(name, "datacite.xml") == 0) {
+			json_object_set_new(g->index, "datacite.xml",
+					    json_pack("{s:s}", "@id",
+						      "datacite.xml"));
+			has_part->merged = "datacite.xml";
+			continue;
+		}
+		e = json_object_get(g->index, "ro-crate-metadata.json");
+		sha = (const char *)sqlite3_column_text(s, 2);
+		put_str(e, "name", name);
+		rd_time_ns(when, sqlite3_column_int64(s, 3));
+		put_str(e, "dateModified", when);
+		snprintf(size, sizeof(size), "%lld",
+			 (long long)sqlite3_column_int64(s, 1));
+		put_str(e, "contentSize", size);
+		put_str(e, "sha256", sha ? sha : "");
+		put_str(e, "encodingFormat", rd_media_type(name));
+		entities->merged = "ro-crate-metadata.json";
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 :
+	       cora_sqlite_error(r->cat, rc, "listing files");
+}
+
+/* Puts the folders and files of a dataset below `top` (the root "./" or
+ * the dataset's folder "<slug>/"): their entities at this point of the
+ * graph, top's hasPart their references.  prefix is "" or "<slug>/". */
 static int file_tree(struct rd *r, struct graph *g, const json_t *ds,
 		     json_t *top, const char *prefix)
 {
-	json_t *nodes, *n, *e, *parent;
-	char *enc, *id, *pid, when[48];
-	const char *path, *slash;
-	size_t i;
+	json_t *mark;
+	int64_t ino;
 	int rc;
 
-	if ((rc = rd_nodes(r, cora_json_str(ds, "id"), &nodes)))
+	if ((rc = dataset_folder(r, cora_json_str(ds, "id"), &ino)))
 		return rc;
-	json_array_foreach(nodes, i, n) {
-		bool dir = strcmp(cora_json_str(n, "type"), "d") == 0;
-		path = cora_json_str(n, "path");
-		enc = rd_uri_path(path);
+	mark = add_part(g, PART_ENTITIES, ino, prefix, NULL);
+	if (!mark || json_array_append_new(g->list, mark) != 0)
+		return cora_error_set(CORA_ENOMEM, "out of memory");
+	mark = add_part(g, PART_HASPART, ino, prefix, top);
+	if (!mark || json_object_set_new(top, "hasPart", mark) != 0)
+		return cora_error_set(CORA_ENOMEM, "out of memory");
+	if (ino && !*prefix)
+		return reserved_files(r, g, ino, &g->parts[g->nparts - 2],
+				      &g->parts[g->nparts - 1]);
+	return 0;
+}
+
+/* add_ref(e, "hasPart", id) for a folder whose hasPart may stand for its
+ * files: the id goes after them. */
+static void add_part_ref(struct graph *g, json_t *e, const char *id)
+{
+	json_t *v = json_object_get(e, "hasPart"), *x;
+	struct part *p;
+	json_int_t n;
+	size_t i;
+
+	if (!id)
+		return;
+	if (!rd_jw_is_mark(v, &n)) {
+		add_ref(e, "hasPart", id);
+		return;
+	}
+	p = &g->parts[n];
+	if (p->merged && strcmp(p->merged, id) == 0)
+		return;     /* a child already */
+	if (!p->extra)
+		p->extra = json_array();
+	json_array_foreach(p->extra, i, x)
+		if (strcmp(json_string_value(x), id) == 0)
+			return;
+	json_array_append_new(p->extra, json_string(id));
+}
+
+struct level {
+	sqlite3_stmt *entries;   /* a folder's children by name */
+	sqlite3_stmt *dirs;      /* its subfolders by name || '/' */
+};
+
+struct walk {
+	struct rd *r;
+	struct graph *g;
+	struct level *lv;        /* one per depth below the dataset root */
+	size_t nlv;
+	sqlite3_stmt *count, *names;
+	char *path;              /* of the node being handed out */
+	size_t len, cap;
+	const char *prefix;
+	const char *merged;      /* a root file not to hand out */
+	struct part cur;         /* hasPart of the folder being handed out */
+	/* where entities go: written at depth (jw), or appended (out) */
+	struct rd_jw *jw;
+	size_t depth;
+	bool *first;
+	json_t *out;
+};
+
+static void walk_init(struct walk *w, struct rd *r, struct graph *g)
+{
+	memset(w, 0, sizeof(*w));
+	w->r = r;
+	w->g = g;
+	w->prefix = "";
+}
+
+static void walk_release(struct walk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nlv; i++) {
+		sqlite3_finalize(w->lv[i].entries);
+		sqlite3_finalize(w->lv[i].dirs);
+	}
+	free(w->lv);
+	sqlite3_finalize(w->count);
+	sqlite3_finalize(w->names);
+	free(w->path);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Statements of their own, not cora_stmt()'s: one per level is open at
+ * once. */
+static int prepare(struct walk *w, sqlite3_stmt **s, const char *sql)
+{
+	int rc;
+
+	if (*s)
+		return 0;
+	rc = sqlite3_prepare_v2(w->r->cat->db, sql, -1, s, NULL);
+	return rc == SQLITE_OK ? 0 :
+	       cora_sqlite_error(w->r->cat, rc, "listing files");
+}
+
+/* Appends "/name" (or "name" at the root) to w->path; returns the length
+ * to go back to, or (size_t)-1 when out of memory. */
+static size_t push(struct walk *w, const char *name, size_t n)
+{
+	size_t keep = w->len, need = w->len + n + 2;
+	char *p;
+
+	if (need > w->cap) {
+		p = realloc(w->path, need * 2);
+		if (!p)
+			return (size_t)-1;
+		w->path = p;
+		w->cap = need * 2;
+	}
+	if (w->len)
+		w->path[w->len++] = '/';
+	memcpy(w->path + w->len, name, n);
+	w->len += n;
+	w->path[w->len] = '\0';
+	return keep;
+}
+
+static void pop(struct walk *w, size_t keep)
+{
+	w->len = keep;
+	if (w->path)
+		w->path[keep] = '\0';
+}
+
+/* The @id of a child `name` of part's folder (new string). */
+static char *child_id(const struct part *p, const char *name, bool dir)
+{
+	char *path = NULL, *enc, *id = NULL;
+
+	if (asprintf(&path, "%s%s%s", p->path, *p->path ? "/" : "",
+		     name) < 0)
+		return NULL;
+	enc = rd_uri_path(path);
+	if (enc && asprintf(&id, "%s%s%s", p->prefix, enc,
+			    dir ? "/" : "") < 0)
 		id = NULL;
-		if (!enc || asprintf(&id, "%s%s%s", prefix, enc,
-				     dir ? "/" : "") < 0) {
-			free(enc);
+	free(enc);
+	free(path);
+	return id;
+}
+
+/* How many references the hasPart of part has, counting its children up
+ * to two. */
+static int part_refs(struct walk *w, const struct part *p, size_t *n)
+{
+	int rc;
+
+	*n = json_array_size(p->extra);
+	if (!p->ino)
+		return 0;
+	if ((rc = prepare(w, &w->count, "SELECT count(*) FROM"
+			  " (SELECT 1 FROM nodes WHERE parent = ?1"
+			  " AND type IN ('d', 'f') LIMIT 2)")))
+		return rc;
+	sqlite3_bind_int64(w->count, 1, p->ino);
+	rc = sqlite3_step(w->count);
+	if (rc == SQLITE_ROW)
+		*n += (size_t)sqlite3_column_int64(w->count, 0);
+	sqlite3_reset(w->count);
+	return rc == SQLITE_ROW ? 0 :
+	       cora_sqlite_error(w->r->cat, rc, "listing files");
+}
+
+/* Calls each(w, ref, arg) with {"@id": ...} of every reference of part's
+ * hasPart, in order. */
+static int each_ref(struct walk *w, const struct part *p,
+		    int (*each)(struct walk *w, json_t *ref, void *arg),
+		    void *arg)
+{
+	json_t *x, *ref;
+	char *id;
+	size_t i;
+	int rc = 0, step;
+
+	if (p->ino) {
+		if ((rc = prepare(w, &w->names, "SELECT name, type FROM nodes"
+				  " WHERE parent = ?1 AND type IN ('d', 'f')"
+				  " ORDER BY name")))
+			return rc;
+		sqlite3_bind_int64(w->names, 1, p->ino);
+		while ((step = sqlite3_step(w->names)) == SQLITE_ROW) {
+			const char *type = (const char *)
+				sqlite3_column_text(w->names, 1);
+			id = child_id(p, (const char *)
+				      sqlite3_column_text(w->names, 0),
+				      type && *type == 'd');
+			ref = id ? json_pack("{s:s}", "@id", id) : NULL;
+			free(id);
+			rc = ref ? each(w, ref, arg) :
+			     cora_error_set(CORA_ECORRUPT, "a file name in "
+					    "'%s' is not UTF-8", p->path);
+			json_decref(ref);
+			if (rc)
+				break;
+		}
+		sqlite3_reset(w->names);
+		if (!rc && step != SQLITE_DONE)
+			rc = cora_sqlite_error(w->r->cat, step,
+					       "listing files");
+	}
+	json_array_foreach(p->extra, i, x) {
+		if (rc)
+			break;
+		ref = json_pack("{s:O}", "@id", x);
+		rc = ref ? each(w, ref, arg) :
+		     cora_error_set(CORA_ENOMEM, "out of memory");
+		json_decref(ref);
+	}
+	return rc;
+}
+
+struct ref_out {
+	size_t depth;
+	bool many, first;
+};
+
+static int write_ref(struct walk *w, json_t *ref, void *arg)
+{
+	struct ref_out *o = arg;
+
+	if (o->many)
+		rd_jw_item(w->jw, o->depth + 1, &o->first);
+	rd_jw_value(w->jw, ref, o->many ? o->depth + 1 : o->depth);
+	return w->jw->rc;
+}
+
+/* Writes "hasPart": ... of part at depth, or nothing when it is empty. */
+static int write_has_part(struct walk *w, const struct part *p,
+			  const char *key, size_t depth, bool *first)
+{
+	struct ref_out o = { depth, false, true };
+	size_t n;
+	int rc;
+
+	if ((rc = part_refs(w, p, &n)) || n == 0)
+		return rc;
+	o.many = n > 1;
+	rd_jw_key(w->jw, key, depth, first);
+	if ((rc = each_ref(w, p, write_ref, &o)))
+		return rc;
+	if (o.many)
+		rd_jw_close(w->jw, ']', depth, o.first);
+	return w->jw->rc;
+}
+
+static int keep_ref(struct walk *w, json_t *ref, void *arg)
+{
+	(void)w;
+	return json_array_append(arg, ref) == 0 ? 0 :
+	       cora_error_set(CORA_ENOMEM, "out of memory");
+}
+
+/* Sets (or removes) e's hasPart to that of part, as JSON. */
+static int keep_has_part(struct walk *w, const struct part *p, json_t *e)
+{
+	json_t *refs = json_array();
+	int rc;
+
+	if (!refs)
+		return cora_error_set(CORA_ENOMEM, "out of memory");
+	rc = each_ref(w, p, keep_ref, refs);
+	if (rc == 0) {
+		if (json_array_size(refs) == 0)
+			json_object_del(e, "hasPart");
+		else if (json_array_size(refs) == 1)
+			json_object_set(e, "hasPart", json_array_get(refs, 0));
+		else
+			json_object_set(e, "hasPart", refs);
+	}
+	json_decref(refs);
+	return rc;
+}
+
+/* The entity of the node in the current row of s (ino, name, type, size,
+ * sha256, mtime_ns), handed to where entities go. */
+static int hand_out(struct walk *w, sqlite3_stmt *s)
+{
+	const char *name = (const char *)sqlite3_column_text(s, 1);
+	const char *type = (const char *)sqlite3_column_text(s, 2);
+	const char *sha = (const char *)sqlite3_column_text(s, 4);
+	size_t nlen = (size_t)sqlite3_column_bytes(s, 1), keep, n;
+	bool dir = type && *type == 'd';
+	char *enc = NULL, *id = NULL, when[48], size[32];
+	json_t *e = NULL, *nm;
+	int rc = 0;
+
+	if (!name || (keep = push(w, name, nlen)) == (size_t)-1)
+		return cora_error_set(CORA_ENOMEM, "out of memory");
+	nm = json_stringn(name, nlen);
+	if (!nm) {
+		rc = cora_error_set(CORA_ECORRUPT, "file name '%s' is not "
+				    "UTF-8", w->path);
+		goto out;
+	}
+	enc = rd_uri_path(w->path);
+	if (!enc || asprintf(&id, "%s%s%s", w->prefix, enc,
+			     dir ? "/" : "") < 0) {
+		id = NULL;
+		json_decref(nm);
+		rc = cora_error_set(CORA_ENOMEM, "out of memory");
+		goto out;
+	}
+	e = json_pack("{s:s, s:s, s:o}", "@id", id, "@type",
+		      dir ? "Dataset" : "File", "name", nm);
+	if (!e) {
+		rc = cora_error_set(CORA_ENOMEM, "out of memory");
+		goto out;
+	}
+	rd_time_ns(when, sqlite3_column_int64(s, 5));
+	put_str(e, "dateModified", when);
+	if (!dir) {
+		snprintf(size, sizeof(size), "%lld",
+			 (long long)sqlite3_column_int64(s, 3));
+		put_str(e, "contentSize", size);
+		put_str(e, "sha256", sha ? sha : "");
+		put_str(e, "encodingFormat", rd_media_type(w->path));
+	} else {
+		w->cur = (struct part){ PART_HASPART, sqlite3_column_int64(s, 0),
+					w->path, (char *)w->prefix, NULL, e };
+		if ((rc = part_refs(w, &w->cur, &n)))
+			goto out;
+		if (n)
+			json_object_set_new(e, "hasPart", rd_jw_mark(-1));
+	}
+	if (w->jw) {
+		rd_jw_item(w->jw, w->depth, w->first);
+		rd_jw_value(w->jw, e, w->depth);
+		rc = w->jw->rc;
+	} else {
+		if (dir && json_object_get(e, "hasPart"))
+			rc = keep_has_part(w, &w->cur, e);
+		if (!rc && json_array_append(w->out, e) != 0)
+			rc = cora_error_set(CORA_ENOMEM, "out of memory");
+	}
+out:
+	json_decref(e);
+	free(id);
+	free(enc);
+	pop(w, keep);
+	return rc;
+}
+
+/* Is the entry `a` before the contents of the folder `b` (key b + '/')? */
+static bool entry_first(const char *a, size_t na, const char *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+
+	if (c)
+		return c < 0;
+	if (na <= nb)
+		return true;        /* a is a prefix of b + '/' */
+	return (unsigned char)a[nb] < '/';
+}
+
+static int stepped(struct walk *w, int rc)
+{
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	       cora_sqlite_error(w->r->cat, rc, "listing files");
+}
+
+/* Hands out every node below folder ino (w->path) in path order. */
+static int visit(struct walk *w, size_t depth, int64_t ino)
+{
+	sqlite3_stmt *a, *b;
+	struct level *lv;
+	int ra, rb, rc = 0;
+	size_t keep;
+
+	if (depth == w->nlv) {
+		lv = realloc(w->lv, (w->nlv + 1) * sizeof(*lv));
+		if (!lv)
+			return cora_error_set(CORA_ENOMEM, "out of memory");
+		w->lv = lv;
+		memset(&w->lv[w->nlv++], 0, sizeof(*lv));
+	}
+	if ((rc = prepare(w, &w->lv[depth].entries,
+			  "SELECT ino, name, type, size, sha256, mtime_ns"
+			  " FROM nodes WHERE parent = ?1"
+			  " AND type IN ('d', 'f') ORDER BY name")) ||
+	    (rc = prepare(w, &w->lv[depth].dirs,
+			  "SELECT ino, name FROM nodes WHERE parent = ?1"
+			  " AND type = 'd' ORDER BY name || '/'")))
+		return rc;
+	a = w->lv[depth].entries;
+	b = w->lv[depth].dirs;
+	sqlite3_bind_int64(a, 1, ino);
+	sqlite3_bind_int64(b, 1, ino);
+	ra = sqlite3_step(a);
+	rb = sqlite3_step(b);
+	while (!(rc = stepped(w, ra)) && !(rc = stepped(w, rb)) &&
+	       (ra == SQLITE_ROW || rb == SQLITE_ROW)) {
+		if (ra == SQLITE_ROW && depth == 0 && w->merged &&
+		    strcmp((const char *)sqlite3_column_text(a, 1),
+			   w->merged) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(a, 2), "f") == 0) {
+			ra = sqlite3_step(a);   /* the descriptor has it */
+			continue;
+		}
+		if (ra == SQLITE_ROW &&
+		    (rb != SQLITE_ROW ||
+		     entry_first((const char *)sqlite3_column_text(a, 1),
+				 (size_t)sqlite3_column_bytes(a, 1),
+				 (const char *)sqlite3_column_text(b, 1),
+				 (size_t)sqlite3_column_bytes(b, 1)))) {
+			if ((rc = hand_out(w, a)))
+				break;
+			ra = sqlite3_step(a);
+			continue;
+		}
+		keep = push(w, (const char *)sqlite3_column_text(b, 1),
+			    (size_t)sqlite3_column_bytes(b, 1));
+		if (keep == (size_t)-1) {
 			rc = cora_error_set(CORA_ENOMEM, "out of memory");
 			break;
 		}
-		free(enc);
-		e = entity(g, id, dir ? "Dataset" : "File", NULL);
-		slash = strrchr(path, '/');
-		put_str(e, "name", slash ? slash + 1 : path);
-		rd_time_ns(when, cora_json_int(n, "mtime_ns", 0));
-		put_str(e, "dateModified", when);
-		if (!dir) {
-			char size[32];
-			snprintf(size, sizeof(size), "%lld",
-				 (long long)cora_json_int(n, "size", 0));
-			put_str(e, "contentSize", size);
-			put_str(e, "sha256", cora_json_str(n, "sha256"));
-			put_str(e, "encodingFormat", rd_media_type(path));
-		}
-		/* the folder holding it was added before (paths sort
-		 * after their folder's) */
-		parent = top;
-		if (slash) {
-			char *dirpath = strndup(path, (size_t)(slash - path));
-			char *denc = dirpath ? rd_uri_path(dirpath) : NULL;
-			pid = NULL;
-			if (denc && asprintf(&pid, "%s%s/", prefix, denc) >= 0) {
-				json_t *f = json_object_get(g->index, pid);
-				if (f)
-					parent = f;
-			}
-			free(pid);
-			free(denc);
-			free(dirpath);
-		}
-		append_ref(parent, "hasPart", id);
-		free(id);
+		rc = visit(w, depth + 1, sqlite3_column_int64(b, 0));
+		pop(w, keep);
+		if (rc)
+			break;
+		rb = sqlite3_step(b);
 	}
-	json_decref(nodes);
+	sqlite3_reset(a);
+	sqlite3_reset(b);
 	return rc;
+}
+
+/* Hands out the entities of a PART_ENTITIES. */
+static int walk_part(struct walk *w, const struct part *p)
+{
+	w->prefix = p->prefix;
+	w->merged = p->merged;
+	pop(w, 0);
+	return p->ino ? visit(w, 0, p->ino) : 0;
+}
+
+/* rd_jw's hook: writes the part a marker stands for. */
+static void expand(struct rd_jw *jw, const json_t *mark, const char *key,
+		   size_t depth, bool *first)
+{
+	struct walk *w = jw->ctx;
+	const struct part *p;
+	json_int_t n = -1;
+	int rc;
+
+	rd_jw_is_mark(mark, &n);
+	p = n < 0 ? &w->cur : &w->g->parts[n];
+	if (key) {
+		rc = write_has_part(w, p, key, depth, first);
+	} else {
+		w->depth = depth;
+		w->first = first;
+		rc = walk_part(w, p);
+	}
+	if (rc)
+		rd_jw_fail(jw, rc);
+}
+
+/* Replaces every marker of the graph by what it stands for. */
+static int expand_all(struct rd *r, struct graph *g)
+{
+	json_t *list = json_array(), *x;
+	struct walk w;
+	json_int_t n;
+	size_t i;
+	int rc = 0;
+
+	if (!list)
+		return cora_error_set(CORA_ENOMEM, "out of memory");
+	walk_init(&w, r, g);
+	w.out = list;
+	for (i = 0; i < g->nparts && !rc; i++)
+		if (g->parts[i].kind == PART_HASPART)
+			rc = keep_has_part(&w, &g->parts[i], g->parts[i].top);
+	json_array_foreach(g->list, i, x) {
+		if (rc)
+			break;
+		if (rd_jw_is_mark(x, &n))
+			rc = walk_part(&w, &g->parts[n]);
+		else if (json_array_append(list, x) != 0)
+			rc = cora_error_set(CORA_ENOMEM, "out of memory");
+	}
+	walk_release(&w);
+	if (rc) {
+		json_decref(list);
+		return rc;
+	}
+	json_decref(g->list);
+	g->list = list;
+	return 0;
 }
 
 static json_t *new_graph(struct graph *g)
 {
 	json_t *desc;
 
+	memset(g, 0, sizeof(*g));
 	g->list = json_array();
 	g->index = json_object();
 	desc = entity(g, "ro-crate-metadata.json", "CreativeWork", NULL);
@@ -410,21 +983,26 @@ static json_t *new_graph(struct graph *g)
 	return entity(g, "./", "Dataset", NULL);
 }
 
+static void drop(struct graph *g)
+{
+	size_t i;
+
+	json_decref(g->list);
+	json_decref(g->index);
+	for (i = 0; i < g->nparts; i++) {
+		free(g->parts[i].prefix);
+		json_decref(g->parts[i].extra);
+	}
+	free(g->parts);
+	memset(g, 0, sizeof(*g));
+}
+
 static int finish(struct graph *g, json_t **out)
 {
 	*out = json_pack("{s:s, s:O}", "@context", RD_ROCRATE_CONTEXT,
 			 "@graph", g->list);
-	json_decref(g->list);
-	json_decref(g->index);
-	g->list = g->index = NULL;
+	drop(g);
 	return *out ? 0 : cora_error_set(CORA_ENOMEM, "out of memory");
-}
-
-static void drop(struct graph *g)
-{
-	json_decref(g->list);
-	json_decref(g->index);
-	g->list = g->index = NULL;
 }
 
 /* abstract + " " + methods */
@@ -452,17 +1030,16 @@ static int dataset_description(struct rd *r, const json_t *ds, char **out)
 
 /* ---- dataset crate ------------------------------------------------------------ */
 
-static int dataset_crate(struct rd *r, const json_t *ds, json_t **out)
+/* The graph of a dataset's crate, its files as parts (drop() it). */
+static int dataset_graph(struct rd *r, const json_t *ds, struct graph *g)
 {
 	const char *id = cora_json_str(ds, "id"), *spdx;
-	struct graph g;
 	json_t *root, *p = NULL, *e;
 	char published[11], at[40], principal[37], urn[64], *text = NULL;
 	size_t i;
 	int rc;
 
-	*out = NULL;
-	root = new_graph(&g);
+	root = new_graph(g);
 	if ((rc = rd_dataset_published(r, ds, published)) ||
 	    (rc = rd_dataset_license(r, ds, &spdx)) ||
 	    (rc = dataset_description(r, ds, &text)))
@@ -474,13 +1051,13 @@ static int dataset_crate(struct rd *r, const json_t *ds, json_t **out)
 	put_str(root, "datePublished", published);
 	snprintf(urn, sizeof(urn), "urn:uuid:%s", id);
 	put_str(root, "identifier", urn);
-	add_ref(root, "license", id_of(license(&g, spdx,
+	add_ref(root, "license", id_of(license(g, spdx,
 		"No licence has been granted for this dataset yet: it is in "
 		"no sealed or published bundle. Ask the publisher before "
 		"reuse.")));
 	/* the publisher first: an organisation named twice (publisher
 	 * and affiliation, same ROR) keeps the catalog's name for it */
-	add_ref(root, "publisher", id_of(publisher_org(r, &g, NULL)));
+	add_ref(root, "publisher", id_of(publisher_org(r, g, NULL)));
 	rc = rd_event(r, id, "DatasetRegistered", false, at, principal);
 	if (rc == 0)
 		rc = rd_person(r, principal, &p);
@@ -488,19 +1065,19 @@ static int dataset_crate(struct rd *r, const json_t *ds, json_t **out)
 		goto fail;
 	rc = 0;
 	if (p)
-		add_ref(root, "author", id_of(person(&g, p)));
+		add_ref(root, "author", id_of(person(g, p)));
 	json_decref(p);
 	json_array_foreach(json_object_get(ds, "conforms_to"), i, e)
 		add_ref(root, "conformsTo",
-			id_of(format_profile(&g, json_string_value(e))));
-	if ((rc = file_tree(r, &g, ds, root, "")))
+			id_of(format_profile(g, json_string_value(e))));
+	if ((rc = file_tree(r, g, ds, root, "")))
 		goto fail;
-	add_ref(root, "hasPart", id_of(datacite_file(&g,
+	add_part_ref(g, root, id_of(datacite_file(g,
 		"DataCite metadata of this dataset")));
-	return finish(&g, out);
+	return 0;
 fail:
 	free(text);
-	drop(&g);
+	drop(g);
 	return rc;
 }
 
@@ -680,18 +1257,17 @@ out:
 	return rc;
 }
 
-int rd_bundle_crate(struct rd *r, const json_t *b, json_t **out)
+/* The graph of a bundle's crate, its files as parts (drop() it). */
+static int bundle_graph(struct rd *r, const json_t *b, struct graph *g)
 {
 	const char *id = cora_json_str(b, "id"), *doi = rd_doi(b);
 	const json_t *e, *ds, *run, *asset;
 	json_t *root, *folder, *p, *runs = NULL, *pv;
-	struct graph g;
 	char at[40], date[11], *text = NULL, *fid;
 	size_t i;
 	int rc;
 
-	*out = NULL;
-	root = new_graph(&g);
+	root = new_graph(g);
 	if ((rc = rd_bundle_abstract(r, b, &text)))
 		goto fail;
 	put_str(root, "name", cora_json_str(b, "title"));
@@ -703,14 +1279,14 @@ int rd_bundle_crate(struct rd *r, const json_t *b, json_t **out)
 		snprintf(at, sizeof(at), "%s", cora_json_str(b, "created_at"));
 	rd_date(date, at);
 	put_str(root, "datePublished", date);
-	add_ref(root, "license", id_of(license(&g, cora_json_str(b, "license"),
+	add_ref(root, "license", id_of(license(g, cora_json_str(b, "license"),
 		"No licence has been set for this bundle yet; it is still "
 		"being assembled.")));
 	if (doi) {
 		char url[300], value[300];
 		snprintf(url, sizeof(url), "https://doi.org/%s", doi);
 		snprintf(value, sizeof(value), "doi:%s", doi);
-		pv = entity(&g, url, "PropertyValue", NULL);
+		pv = entity(g, url, "PropertyValue", NULL);
 		put_str(pv, "propertyID",
 			"https://registry.identifiers.org/registry/doi");
 		put_str(pv, "value", value);
@@ -722,13 +1298,13 @@ int rd_bundle_crate(struct rd *r, const json_t *b, json_t **out)
 		snprintf(urn, sizeof(urn), "urn:uuid:%s", id);
 		put_str(root, "identifier", urn);
 	}
-	add_ref(root, "publisher", id_of(publisher_org(r, &g,
+	add_ref(root, "publisher", id_of(publisher_org(r, g,
 		cora_json_str(b, "publisher_facility_code"))));
 	json_array_foreach(json_object_get(b, "creators"), i, e) {
 		if ((rc = rd_person(r, json_string_value(e), &p)))
 			goto fail;
 		if (p)
-			add_ref(root, "author", id_of(person(&g, p)));
+			add_ref(root, "author", id_of(person(g, p)));
 		json_decref(p);
 	}
 
@@ -743,7 +1319,7 @@ int rd_bundle_crate(struct rd *r, const json_t *b, json_t **out)
 			rc = cora_error_set(CORA_ENOMEM, "out of memory");
 			goto fail;
 		}
-		folder = entity(&g, fid, "Dataset", NULL);
+		folder = entity(g, fid, "Dataset", NULL);
 		free(fid);
 		put_str(folder, "name", cora_json_str(ds, "name"));
 		if ((rc = dataset_description(r, ds, &text)))
@@ -756,12 +1332,12 @@ int rd_bundle_crate(struct rd *r, const json_t *b, json_t **out)
 		put_str(folder, "identifier", urn);
 		json_array_foreach(json_object_get(ds, "conforms_to"), k, c)
 			add_ref(folder, "conformsTo",
-				id_of(format_profile(&g, json_string_value(c))));
+				id_of(format_profile(g, json_string_value(c))));
 		add_ref(root, "hasPart", id_of(folder));
-		if ((rc = file_tree(r, &g, ds, folder, id_of(folder))))
+		if ((rc = file_tree(r, g, ds, folder, id_of(folder))))
 			goto fail;
 	}
-	add_ref(root, "hasPart", id_of(datacite_file(&g,
+	add_ref(root, "hasPart", id_of(datacite_file(g,
 		"DataCite metadata of this bundle")));
 
 	/* runs: the bundle's and those that produced its datasets */
@@ -779,52 +1355,69 @@ int rd_bundle_crate(struct rd *r, const json_t *b, json_t **out)
 	json_array_foreach(runs, i, e) {
 		if (rd_get(r, "Run", json_string_value(e), &run) != 0)
 			continue;
-		if ((rc = run_action(r, &g, root, b, run)))
+		if ((rc = run_action(r, g, root, b, run)))
 			goto fail;
 	}
 	/* a Process Run Crate needs at least one action */
 	if (json_object_get(root, "mentions")) {
-		profile(&g, RD_PROCESS_PROFILE, "Process Run Crate", "0.5");
+		profile(g, RD_PROCESS_PROFILE, "Process Run Crate", "0.5");
 		add_ref(root, "conformsTo", RD_PROCESS_PROFILE);
 	}
 	/* instruments named by the bundle itself */
 	json_array_foreach(json_object_get(b, "asset_ids"), i, e)
 		if (rd_get(r, "Asset", json_string_value(e), &asset) == 0)
-			add_ref(root, "mentions", id_of(product(r, &g, asset)));
+			add_ref(root, "mentions", id_of(product(r, g, asset)));
 	json_decref(runs);
-	return finish(&g, out);
+	return 0;
 fail:
 	json_decref(runs);
 	free(text);
-	drop(&g);
+	drop(g);
 	return rc;
 }
 
-int rd_rocrate(struct rd *r, const char *stream_type, const json_t *state,
-	       char **out, size_t *len)
+int rd_bundle_crate(struct rd *r, const json_t *b, json_t **out)
 {
-	json_t *doc;
-	char *text;
+	struct graph g;
 	int rc;
 
 	*out = NULL;
-	*len = 0;
+	if ((rc = bundle_graph(r, b, &g)))
+		return rc;
+	if ((rc = expand_all(r, &g))) {
+		drop(&g);
+		return rc;
+	}
+	return finish(&g, out);
+}
+
+int rd_rocrate_to(struct rd *r, const char *stream_type, const json_t *state,
+		  cora_write_fn write, void *arg)
+{
+	struct graph g;
+	struct walk w;
+	struct rd_jw jw;
+	json_t *doc;
+	int rc;
+
 	rc = strcmp(stream_type, "Bundle") == 0 ?
-	     rd_bundle_crate(r, state, &doc) : dataset_crate(r, state, &doc);
+	     bundle_graph(r, state, &g) : dataset_graph(r, state, &g);
 	if (rc)
 		return rc;
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	doc = json_pack("{s:s, s:O}", "@context", RD_ROCRATE_CONTEXT,
+			"@graph", g.list);
+	walk_init(&w, r, &g);
+	rd_jw_init(&jw, write, arg);
+	jw.expand = expand;
+	jw.ctx = &w;
+	w.jw = &jw;
+	if (!doc)
+		rd_jw_fail(&jw, cora_error_set(CORA_ENOMEM, "out of memory"));
+	rd_jw_value(&jw, doc, 0);
+	rd_jw_raw(&jw, "\n", 1);
+	rc = rd_jw_finish(&jw);
+	walk_release(&w);
 	json_decref(doc);
-	if (!text)
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	*len = strlen(text);
-	*out = realloc(text, *len + 2);
-	if (!*out) {
-		free(text);
-		*len = 0;
-		return cora_error_set(CORA_ENOMEM, "out of memory");
-	}
-	(*out)[(*len)++] = '\n';
-	(*out)[*len] = '\0';
-	return 0;
+	drop(&g);
+	return rc;
 }

@@ -23,7 +23,9 @@
  *    rules checked in C below (descriptor, root, flattened graph, data
  *    entities reachable through hasPart, files that exist) and bundle
  *    crates the Process Run Crate 0.5 requirements;
- *  - rendering twice gives the same bytes;
+ *  - rendering twice gives the same bytes; a crate rendered into a
+ *    buffer, into a sink and only counted agrees, and is what jansson
+ *    prints of it (the crate streams: schema/jsonw.c);
  *  - hostile text (markup, quotes, control characters, U+202E, emoji,
  *    U+FFFE) stays text and never makes a document invalid.
  */
@@ -41,6 +43,7 @@
 #include "core/projection.h"
 #include "core/text.h"
 #include "schema/render.h"
+#include "schema/render_int.h"
 
 #include <ctype.h>
 #include <ftw.h>
@@ -1553,6 +1556,248 @@ static void test_render__hostile_text_stays_text(void **state)
 	cora_catalog_free(c);
 }
 
+/* ---- streaming crates --------------------------------------------------- */
+
+struct chunks {
+	char *buf;
+	size_t len, calls;
+};
+
+static int collect(void *arg, const char *buf, size_t len)
+{
+	struct chunks *c = arg;
+
+	assert_true(len > 0 && len <= 64 * 1024);
+	c->buf = realloc(c->buf, c->len + len + 1);
+	assert_non_null(c->buf);
+	memcpy(c->buf + c->len, buf, len);
+	c->len += len;
+	c->buf[c->len] = '\0';
+	c->calls++;
+	return 0;
+}
+
+/* The crate as cora_render(), cora_render_to() and cora_render_size()
+ * give it, which must agree, and as jansson prints it again: the same
+ * bytes (the streaming writer prints what json_dumps(JSON_INDENT(2) |
+ * JSON_SORT_KEYS) did).  Returns the parsed crate's @id index. */
+static json_t *crate_as_jansson_prints_it(struct cora_catalog *c,
+					  const char *id, json_t **doc_out)
+{
+	struct chunks ch = { NULL, 0, 0 };
+	json_error_t jerr;
+	json_t *doc, *ix, *e;
+	struct doc d;
+	char *again;
+	size_t len, i;
+
+	must_render(c, CORA_DOC_ROCRATE, id, &d);
+	assert_int_equal(cora_render_to(c, CORA_DOC_ROCRATE, id, collect, &ch),
+			 0);
+	assert_int_equal(ch.len, d.len);
+	assert_memory_equal(ch.buf, d.buf, d.len);
+	assert_int_equal(cora_render_size(c, CORA_DOC_ROCRATE, id, &len), 0);
+	assert_int_equal(len, d.len);
+	doc = json_loads(d.buf, 0, &jerr);
+	if (!doc)
+		fail_msg("crate of %s is not JSON: %s", id, jerr.text);
+	again = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	assert_non_null(again);
+	assert_int_equal(strlen(again) + 1, d.len);
+	assert_memory_equal(again, d.buf, d.len - 1);
+	assert_int_equal(d.buf[d.len - 1], '\n');
+	free(again);
+	free(ch.buf);
+	free(d.buf);
+	ix = json_object();
+	json_array_foreach(json_object_get(doc, "@graph"), i, e)
+		json_object_set(ix, sget(e, "@id"), e);
+	*doc_out = doc;
+	return ix;
+}
+
+/* The @ids of hasPart: one reference is an object, more an array. */
+static void assert_parts(const json_t *ix, const char *folder,
+			 const char *want)
+{
+	const json_t *e = json_object_get(ix, folder), *v, *x;
+	char got[1024] = "";
+	size_t i;
+
+	if (!e)
+		fail_msg("no entity '%s'", folder);
+	v = json_object_get(e, "hasPart");
+	if (json_is_object(v)) {
+		snprintf(got, sizeof(got), "%s", sget(v, "@id"));
+	} else if (json_is_array(v)) {
+		assert_true(json_array_size(v) >= 2);
+		json_array_foreach(v, i, x) {
+			size_t n = strlen(got);
+			snprintf(got + n, sizeof(got) - n, "%s%s", i ? " " : "",
+				 sget(x, "@id"));
+		}
+	} else {
+		assert_null(v);
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("hasPart of '%s': got [%s], want [%s]", folder, got,
+			 want);
+}
+
+/* The writer alone, on values the crates do not hold (yet): empty and
+ * nested containers, escapes, numbers, literals, unsorted keys. */
+static void test_jsonw__prints_what_jansson_prints(void **state)
+{
+	static const char *const values[] = {
+		"{}", "[]", "[[], {}, [[]], {\"a\": {}}]", "\"x\"", "0", "null",
+		"{\"b\": 1, \"a\": [1, 2.5, -3, true, false, null], "
+		"\"\": \"\", \"A\": {\"z\": [], \"y\": {\"x\": [{}]}}}",
+		"[\"quote \\\" back \\\\ slash / tab \\t nl \\n ctl \\u0001 "
+		"del \\u007f \\u00e9 \\u65e5 \\ud83e\\uddea\"]",
+		"{\"k\\u00e9y \\\"q\\\"\": \"v\", \"@id\": \"./\", "
+		"\"hasPart\": [{\"@id\": \"a\"}, {\"@id\": \"b\"}]}",
+		"[1e300, 0.1, 123456789012345]",
+	};
+	struct chunks ch;
+	struct rd_jw w;
+	json_error_t jerr;
+	json_t *v;
+	char *want;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		v = json_loads(values[i], JSON_DECODE_ANY, &jerr);
+		if (!v)
+			fail_msg("bad test JSON %s: %s", values[i], jerr.text);
+		want = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS |
+				  JSON_ENCODE_ANY);
+		memset(&ch, 0, sizeof(ch));
+		rd_jw_init(&w, collect, &ch);
+		rd_jw_value(&w, v, 0);
+		assert_int_equal(rd_jw_finish(&w), 0);
+		assert_non_null(ch.buf);
+		assert_string_equal(ch.buf, want);
+		free(ch.buf);
+		free(want);
+		json_decref(v);
+	}
+}
+
+static void test_rocrate__streamed_crate_is_what_jansson_prints(void **state)
+{
+	struct cora_catalog *c = new_catalog("stream");
+	static const char *const folders[] = {
+		"a", "a b", "a!", "a/sub", "a/sub-", "empty", "one", "deep",
+		"deep/x", "deep/x/y", "\xc3\xa9 dir",
+	};
+	static const char *const files[] = {
+		"a/x.tif", "a/y.h5", "a/sub/n", "a/sub-/m", "a/sub.x", "a-b",
+		"a b/in space.txt", "a!/k", "a!/j", "a.txt", "a#1", "a%20x",
+		"one/only.dat", "deep/x/y/file.tif", "Z upper", "q\"uote",
+		"\xc3\xa9 dir/\xe6\x97\xa5\xe6\x9c\xac.h5",
+	};
+	/* the tree's entities in path (byte) order: a folder at its name,
+	 * its contents at its name + '/' */
+	static const char order[] =
+		"Z%20upper a/ a%20b/ a%20b/in%20space.txt a!/ a!/j a!/k a%231 "
+		"a%2520x a-b a.txt a/sub/ a/sub-/ a/sub-/m a/sub.x a/sub/n "
+		"a/x.tif a/y.h5 deep/ deep/x/ deep/x/y/ deep/x/y/file.tif "
+		"empty/ one/ one/only.dat q%22uote \xc3\xa9%20dir/ "
+		"\xc3\xa9%20dir/\xe6\x97\xa5\xe6\x9c\xac.h5";
+	char got[2048] = "";
+	json_t *ix, *doc, *e;
+	size_t i;
+
+	(void)state;
+	run(c, "dataset.register", NULL, ID("0d101"),
+	    json_pack("{s:s, s:s}", "slug", "tree", "name", "Tree"));
+	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++)
+		add_folder(c, ID("0d101"), folders[i]);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		put_file(c, ID("0d101"), files[i], files[i], 1779201000);
+	run(c, "dataset.register", NULL, ID("0d102"),
+	    json_pack("{s:s, s:s}", "slug", "single", "name", "Single"));
+	put_file(c, ID("0d102"), "only.txt", "hello", 1779201000);
+	run(c, "dataset.register", NULL, ID("0d103"),
+	    json_pack("{s:s, s:s}", "slug", "none", "name", "None"));
+	run(c, "bundle.create", NULL, ID("0e101"),
+	    json_pack("{s:s, s:s, s:s, s:s}", "slug", "all", "title", "All",
+		      "license", "CC-BY-4.0", "publisher", "aps"));
+	run(c, "bundle.add_dataset", "all", NULL,
+	    json_pack("{s:s}", "dataset", "tree"));
+	run(c, "bundle.add_dataset", "all", NULL,
+	    json_pack("{s:s}", "dataset", "single"));
+	run(c, "bundle.add_dataset", "all", NULL,
+	    json_pack("{s:s}", "dataset", "none"));
+
+	ix = crate_as_jansson_prints_it(c, ID("0d101"), &doc);
+	json_array_foreach(json_object_get(doc, "@graph"), i, e) {
+		const char *id = sget(e, "@id");
+		size_t n = strlen(got);
+		if (strcmp(id, "./") == 0 || strcmp(id, "datacite.xml") == 0 ||
+		    strncmp(id, "https:", 6) == 0 ||
+		    !(strcmp(sget(e, "@type") ? sget(e, "@type") : "",
+			     "File") == 0 || id[strlen(id) - 1] == '/'))
+			continue;
+		snprintf(got + n, sizeof(got) - n, "%s%s", n ? " " : "", id);
+	}
+	assert_string_equal(got, order);
+	assert_parts(ix, "./", "Z%20upper a/ a%20b/ a!/ a%231 a%2520x a-b "
+		     "a.txt deep/ empty/ one/ q%22uote \xc3\xa9%20dir/ "
+		     "datacite.xml");
+	assert_parts(ix, "a/", "a/sub/ a/sub-/ a/sub.x a/x.tif a/y.h5");
+	assert_parts(ix, "a!/", "a!/j a!/k");
+	assert_parts(ix, "one/", "one/only.dat");
+	assert_parts(ix, "deep/", "deep/x/");
+	assert_parts(ix, "empty/", "");
+	assert_string_equal(sget(json_object_get(ix, "a%20b/in%20space.txt"),
+				 "name"), "in space.txt");
+	assert_string_equal(sget(json_object_get(ix, "one/only.dat"),
+				 "contentSize"), "12");
+	json_decref(ix);
+	json_decref(doc);
+
+	/* one file at the root: the file and datacite.xml */
+	ix = crate_as_jansson_prints_it(c, ID("0d102"), &doc);
+	assert_parts(ix, "./", "only.txt datacite.xml");
+	json_decref(ix);
+	json_decref(doc);
+	/* no files: datacite.xml alone, as an object */
+	ix = crate_as_jansson_prints_it(c, ID("0d103"), &doc);
+	assert_parts(ix, "./", "datacite.xml");
+	json_decref(ix);
+	json_decref(doc);
+
+	/* files named like the crate's own entities (the mount refuses
+	 * them at a dataset's root, a put_file does not): one entity each,
+	 * listed once */
+	run(c, "dataset.register", NULL, ID("0d104"),
+	    json_pack("{s:s, s:s}", "slug", "reserved", "name", "Reserved"));
+	put_file(c, ID("0d104"), "datacite.xml", "<x/>", 1779201000);
+	put_file(c, ID("0d104"), "ro-crate-metadata.json", "{}", 1779201000);
+	put_file(c, ID("0d104"), "b", "b", 1779201000);
+	ix = crate_as_jansson_prints_it(c, ID("0d104"), &doc);
+	assert_parts(ix, "./", "b datacite.xml ro-crate-metadata.json");
+	assert_int_equal(json_object_size(ix),
+			 json_array_size(json_object_get(doc, "@graph")));
+	json_decref(ix);
+	json_decref(doc);
+
+	/* a bundle: each member's files below its folder */
+	ix = crate_as_jansson_prints_it(c, ID("0e101"), &doc);
+	assert_parts(ix, "./", "tree/ single/ none/ datacite.xml");
+	assert_parts(ix, "single/", "single/only.txt");
+	assert_parts(ix, "none/", "");
+	assert_parts(ix, "tree/a/", "tree/a/sub/ tree/a/sub-/ tree/a/sub.x "
+		     "tree/a/x.tif tree/a/y.h5");
+	assert_parts(ix, "tree/one/", "tree/one/only.dat");
+	assert_non_null(json_object_get(ix, "tree/a/sub-/m"));
+	json_decref(ix);
+	json_decref(doc);
+	cora_catalog_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1569,6 +1814,9 @@ int main(void)
 		cmocka_unit_test(test_rocrate__bundle_is_a_process_run_crate),
 		cmocka_unit_test(test_preview__is_a_self_contained_page),
 		cmocka_unit_test(test_render__hostile_text_stays_text),
+		cmocka_unit_test(test_jsonw__prints_what_jansson_prints),
+		cmocka_unit_test(
+			test_rocrate__streamed_crate_is_what_jansson_prints),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "core/projection.h"
 #include "core/text.h"
+#include "schema/render.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -59,6 +60,13 @@ static int plan_add(struct plan *p, const char *src, const char *dst,
 {
 	struct entry *e;
 
+	/* the mount and import refuse these at a dataset root: the
+	 * catalog writes its own files there */
+	if (!strchr(dst, '/') && cora_doc_reserved(dst, strlen(dst)))
+		return cora_error_set(CORA_EINVALID, "'%s': %s is a name the "
+				      "catalog generates at a dataset root; "
+				      "rename it, or ingest with --into a "
+				      "sub-folder", src, dst);
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 256;
 		struct entry *items = realloc(p->items, cap * sizeof(*items));
@@ -135,10 +143,15 @@ static int walk(struct plan *p, const char *src, const char *dst)
 			}
 			names = nn;
 		}
-		names[n++] = strdup(de->d_name);
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			rc = cora_error_set(CORA_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && n > 1)
 		qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n && rc == 0; i++) {
 		char *s, *t;

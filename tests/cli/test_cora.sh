@@ -59,7 +59,18 @@ printf 'hello' >"$TMP/src/deep/er/a.txt"
 head -c 3000000 /dev/urandom >"$TMP/src/with space/b.bin"
 : >"$TMP/src/empty"
 printf 'é' >"$TMP/src/naïve.txt"
+mkdir "$TMP/src/empty folder"
 expect_ok c dataset create scan-0042
+# a name the catalog generates at the root: refused, nothing changed
+mkdir -p "$TMP/gen/sub"
+echo '<resource/>' >"$TMP/gen/datacite.xml"
+echo '{}' >"$TMP/gen/sub/ro-crate-metadata.json"
+expect_ok c dataset create gen-0001
+expect_error "datacite.xml is a name the catalog generates" c dataset ingest gen-0001 "$TMP/gen"
+expect_error "ro-crate-metadata.json is a name the catalog generates" \
+  c dataset ingest gen-0001 "$TMP/gen/sub/ro-crate-metadata.json"
+expect_ok c dataset ingest gen-0001 --into gen "$TMP/gen"
+[ "$(c dataset ls gen-0001 | wc -l)" = 2 ] && ok || fail "gen-0001 --into gen: $(c dataset ls gen-0001)"
 expect_ok c dataset ingest scan-0042 "$TMP/src"
 c dataset ls scan-0042 >"$TMP/ls"
 (cd "$TMP/src" && sha256sum -c "$TMP/ls" >/dev/null) && ok ||

@@ -70,6 +70,10 @@ struct corafs {
  * cora_error_last() set. */
 struct cora_catalog *fs_cat(struct corafs *fs);
 
+/* st_blksize of every file: cp and friends size their buffers by it, so
+ * it sets how many bytes a WRITE request carries (up to max_write). */
+#define FS_BLKSIZE (1 << 20)
+
 /* ---- ops.c -------------------------------------------------------------- */
 
 extern const struct fuse_lowlevel_ops corafs_ops;

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #define DIR_MODE (S_IFDIR | 0755)
-#define BLKSIZE (1 << 20) /* cp and friends size their buffers by it */
 
 /* The generated files of each kind of folder. */
 static const enum fs_doc asset_docs[] = { FS_DOC_DATACITE, FS_DOC_PIDINST };
@@ -311,7 +310,7 @@ static void stat_base(struct corafs *fs, struct stat *st, uint64_t ino,
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_size = size;
-	st->st_blksize = BLKSIZE;
+	st->st_blksize = FS_BLKSIZE;
 	st->st_blocks = (size + 511) / 512;
 	st->st_mtim.tv_sec = mtime_ns / 1000000000;
 	st->st_mtim.tv_nsec = mtime_ns % 1000000000;

@@ -158,7 +158,7 @@ static void pending_stat(struct corafs *fs, const struct fs_handle *h,
 	st->st_uid = h->uid >= 0 ? (uid_t)h->uid : fs->uid;
 	st->st_gid = h->gid >= 0 ? (gid_t)h->gid : fs->gid;
 	st->st_size = (off_t)h->size;
-	st->st_blksize = 131072;
+	st->st_blksize = FS_BLKSIZE;
 	st->st_blocks = (blkcnt_t)((h->size + 511) / 512);
 	st->st_mtim.tv_sec = h->mtime_ns / 1000000000;
 	st->st_mtim.tv_nsec = h->mtime_ns % 1000000000;

@@ -57,6 +57,16 @@ sum=$(sha256sum <"$W/a.txt" | cut -d' ' -f1)
 [ "$(xattr user.cora.sha256 "$W/a.txt")" = "$sum" ] && ok || fail "user.cora.sha256 of a.txt"
 events 1 "create+write+close in python" py 'import sys
 with open(sys.argv[1], "wb") as f: f.write(b"hello\n" * 1000)' "$W/b.bin"
+# the block size cp sizes its buffer by is the same while a file is being
+# written (a pending file) as after its commit
+blk=$("$PY" -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+a = os.fstat(fd).st_blksize
+os.write(fd, b"x")
+b = os.fstat(fd).st_blksize
+os.close(fd)
+print(a, b, os.stat(sys.argv[1]).st_blksize)' "$W/blk.bin" 2>&1)
+[ "$blk" = "1048576 1048576 1048576" ] && ok || fail "st_blksize while written and after: $blk"
 
 # ---- rm, mv inside a dataset, mkdir/rmdir sub-folders, chmod, touch: one event each
 printf 'c' >"$W/c.txt"

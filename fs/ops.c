@@ -10,6 +10,7 @@
 #include "core/blobstore.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/projection.h"
 #include "fs/errno.h"
 #include "fs/handle.h"
@@ -400,19 +401,9 @@ static int doc_tmpfile(const char *dir)
 
 static int doc_write_all(int fd, const char *buf, size_t len)
 {
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return cora_error_set(CORA_EIO, "cannot write a document "
-					      "to staging: %s", strerror(errno));
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return cora_write_full(fd, buf, len) == 0 ? 0 :
+	       cora_error_set(CORA_EIO, "cannot write a document to "
+			      "staging: %s", strerror(errno));
 }
 
 static int doc_sink(void *arg, const char *buf, size_t len)

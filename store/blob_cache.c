@@ -67,6 +67,7 @@
 #include "store/store.h"
 
 #include "core/error.h"
+#include "core/io.h"
 #include "core/text.h"
 
 #include <dirent.h>
@@ -218,27 +219,6 @@ static int pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *got)
 		done += (size_t)k;
 	}
 	*got = done;
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	ssize_t k;
-
-	while (n > 0) {
-		k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
 	return 0;
 }
 
@@ -474,7 +454,7 @@ static int fill(struct cache_store *c, const char *sha256, uint64_t size,
 		free(buf);
 		return rc;
 	}
-	if (write_full(fd, buf, got) != 0) {
+	if (cora_write_full(fd, buf, got) != 0) {
 		rc = cora_error_sys(CORA_EIO, "cannot write '%s'", tmp);
 	} else {
 		if (whole)
@@ -530,7 +510,7 @@ static int fetch_whole(struct cache_store *c, const char *sha256,
 		if (rc == 0 && got != want)
 			rc = cora_error_set(CORA_EIO, "%s: blob '%s' is shorter "
 					    "than it was", c->next->name, sha256);
-		if (rc == 0 && write_full(fd, buf, got) != 0) {
+		if (rc == 0 && cora_write_full(fd, buf, got) != 0) {
 			rc = cora_error_sys(CORA_EIO, "cannot write '%s'", tmp);
 			*local = true;
 		}
@@ -738,7 +718,7 @@ static void assemble(struct cache_store *c, const char *sha256, uint64_t size)
 			size_t want = len - off < COPY_BUF ? (size_t)(len - off) :
 				      COPY_BUF;
 			if (pread_full(cfd, buf, want, off, &got) != 0 ||
-			    got != want || write_full(fd, buf, got) != 0)
+			    got != want || cora_write_full(fd, buf, got) != 0)
 				ok = false;
 			else
 				cora_sha256_update(&h, buf, got);
@@ -1043,7 +1023,7 @@ static int cw_write(struct cora_blob_writer *base, const void *buf, size_t n)
 
 	if (w->failed)
 		return cora_error_set(w->failed, "%s", w->err);
-	if (write_full(w->fd, buf, n) != 0) {
+	if (cora_write_full(w->fd, buf, n) != 0) {
 		w->failed = cora_error_sys(CORA_EIO, "cannot write '%s'", w->tmp);
 		snprintf(w->err, sizeof(w->err), "%s", cora_error_last());
 		return w->failed;

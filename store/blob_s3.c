@@ -39,6 +39,7 @@
 #include "store/s3_int.h"
 
 #include "core/error.h"
+#include "core/io.h"
 #include "core/fault.h"
 #include "core/text.h"
 
@@ -1099,20 +1100,8 @@ static int spill_open(struct s3_store *s, int *fdp)
 
 static int write_all(int fd, const void *buf, size_t n)
 {
-	const char *p = buf;
-	ssize_t k;
-
-	while (n > 0) {
-		k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return cora_error_sys(CORA_EIO, "cannot write a spool "
-					      "file");
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return cora_write_full(fd, buf, n) == 0 ? 0 :
+	       cora_error_sys(CORA_EIO, "cannot write a spool file");
 }
 
 static void sw_free(struct s3_writer *w)

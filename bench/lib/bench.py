@@ -284,12 +284,15 @@ def report(samples_path, meta_path, json_path):
                 else fmt(t["value"], unit)
             tg.append("%s%s %s" % (who, t["target"], "PASS" if t["pass"] else
                                    "MISS (%s)" % shown))
-        row = [label, unit, fmt(med.get("native"), unit),
-               fmt(med.get("bindfs"), unit),
-               fmt(med.get("corafs"), unit),
+        def cell(sysname):
+            # "+": measured fewer times than the others (run's ONCE_OVER)
+            n = len(e.get(sysname, {}).get("samples", []))
+            few = 0 < n < max(len(e[k]["samples"]) for k in med)
+            return fmt(med.get(sysname), unit) + ("+" if few else "")
+        row = [label, unit, cell("native"), cell("bindfs"), cell("corafs"),
                fmt_ratio(c.get("ratio_native")),
                fmt_ratio(c.get("ratio_bindfs")),
-               fmt(med.get("corafs-nox"), unit),
+               cell("corafs-nox"),
                fmt_ratio(x.get("ratio_native")),
                fmt_ratio(x.get("ratio_bindfs")),
                "; ".join(tg)]
@@ -338,6 +341,8 @@ def report(samples_path, meta_path, json_path):
         else:
             print(show(r))
     print()
+    if any(r and "+" in "".join(r[2:5] + r[7:8]) for r in lines):
+        print("+ measured once: one run took over 5 s (--quick's limit)")
     if "ingest_big" in out:
         print("* ingest: ratio to native cp + sha256sum of the same file")
     if "ratio_cp_big_sync" in out.get("cp_big", {}).get("corafs", {}):

@@ -55,6 +55,16 @@ static int plain_args(struct cli *cli, int argc, char **argv,
 }
 
 /* One summary line of an entity for `ls`. */
+/* render.h's sink for `show --format`: the document goes to stdout as
+ * it is rendered. */
+static int stdout_sink(void *arg, const char *buf, size_t len)
+{
+	(void)arg;
+	if (fwrite(buf, 1, len, stdout) != len)
+		return cora_error_sys(CORA_EIO, "cannot write the document");
+	return 0;
+}
+
 static void print_summary(const char *type, const json_t *s)
 {
 	const char *slug = cora_json_str(s, "slug");
@@ -134,8 +144,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	char usage[160], formats[96] = "", word[32];
 	json_t *state;
 	int64_t version;
-	size_t i, len;
-	char *doc;
+	size_t i;
 	int rc;
 
 	snprintf(word, sizeof(word), " %s ", cli->spec->noun);
@@ -179,19 +188,16 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 				cli->prog, format, formats);
 			return 2;
 		}
-		rc = cora_render(cli->cat, docs[i].kind,
-				 cora_json_str(state, "id"), &doc, &len);
+		/* streamed: a crate of a million files is never whole in
+		 * memory (render.h) */
+		rc = cora_render_to(cli->cat, docs[i].kind,
+				    cora_json_str(state, "id"), stdout_sink,
+				    NULL);
 		json_decref(state);
-		if (rc)
-			return cli_fail(cli, rc);
-		if (fwrite(doc, 1, len, stdout) != len || fflush(stdout)) {
-			free(doc);
-			fprintf(stderr, "%s: cannot write the document\n",
-				cli->prog);
-			return 1;
-		}
-		free(doc);
-		return 0;
+		if (rc == 0 && fflush(stdout) != 0)
+			rc = cora_error_sys(CORA_EIO, "cannot write the "
+					    "document");
+		return rc ? cli_fail(cli, rc) : 0;
 	}
 	json_object_set_new(state, "version", json_integer(version));
 	if (format) {

@@ -30,6 +30,10 @@ expect_ok c dataset verify 2BM_recon_2026-05-20_sirt_chain
 long201=$(printf 'é%.0s' $(seq 201))
 long200=$(printf 'é%.0s' $(seq 200))
 expect_error "not a valid name" c dataset create 'bad slug'
+# a document that cannot be written says so (and exits 1)
+c dataset show pellet-b12-raw --format rocrate >/dev/full 2>"$TMP/full.err"
+[ $? = 1 ] && grep -q "cannot write the document" "$TMP/full.err" && ok ||
+  fail "show --format rocrate into /dev/full: $(cat "$TMP/full.err")"
 expect_error "not a valid name" c dataset create -- '-dash'
 expect_error "already exists" c dataset create pellet-b12-raw
 expect_error "must be 1 to 200 characters, not 201" c dataset create x1 --name "$long201"

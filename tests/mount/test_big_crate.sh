@@ -7,7 +7,8 @@
 # rocrate`, that the document parses and lists every file, and that the
 # daemon's peak resident memory (VmHWM) stays under BIG_CRATE_MAX_MIB
 # (default 64 MiB; about 24 MiB measured.  The daemon held the whole
-# document before the crate streamed: 1.3 GiB at 200,000 files).
+# document before the crate streamed: 1.3 GiB at 200,000 files), and
+# so does `cora dataset show --format rocrate`'s.
 #
 #     test_big_crate.sh CORA CORAFS      (BIG_CRATE_FILES=200000 by default)
 CORA=$(realpath "$1")
@@ -66,9 +67,15 @@ cmp -s "$TMP/slice" <(tail -c +$((off / 4096 * 4096 + 1)) "$TMP/crate.json" | he
 peak=$(hwm_kb "$DAEMON_PID")
 check "unmount" unmount_cat "$MNT"
 
-c dataset show big --format rocrate >"$TMP/cli.json" || fail "cora dataset show"
+# the CLI streams the same document to stdout, in bounded memory too
+/usr/bin/time -f %M -o "$TMP/cli.rss" "$CORA" -C "$CAT" dataset show big --format rocrate \
+  >"$TMP/cli.json" || fail "cora dataset show"
 cmp -s "$TMP/cli.json" "$TMP/crate.json" && ok ||
   fail "the mount's crate differs from cora dataset show --format rocrate"
+cli_kb=$(tail -1 "$TMP/cli.rss")
+echo "cora dataset show --format rocrate: peak RSS $cli_kb KiB"
+[ "${cli_kb:-999999999}" -lt "$MAX_KB" ] && ok ||
+  fail "cora dataset show --format rocrate peaked at $cli_kb KiB (limit $MAX_KB)"
 
 if "$PY" - "$TMP/crate.json" "$N" "$DIRS" "$ROOT_FILES" <<'EOF'; then ok; else fail "the crate's content"; fi
 import json, sys

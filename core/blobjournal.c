@@ -20,7 +20,10 @@
  *
  * Every writer that opens a catalog with its blob store flushes first
  * (catalog.c), which is also the recovery after a crash; the mount
- * flushes about once a second and when it unmounts.
+ * flushes about once a second and when it unmounts.  A reader cannot
+ * delete rows, but it restores: a read-only open puts back the blobs a
+ * crash lost or damaged (cora_blob_journal_restore), so a `-o ro` mount
+ * after a power cut serves them too.
  */
 #include "core/blobstore.h"
 #include "core/catalog.h"
@@ -82,6 +85,43 @@ static int check_or_rewrite(struct cora_blobstore *bs, const char *sha256,
 		return cora_error_set(CORA_ECORRUPT, "the blob journal's copy of "
 				      "%s does not hash to it: the catalog "
 				      "database is damaged", sha256);
+	return rc;
+}
+
+int cora_blob_journal_restore(struct cora_catalog *cat,
+			      struct cora_blobstore *bs, size_t *rewritten)
+{
+	sqlite3_stmt *s;
+	size_t again = 0;
+	bool redo;
+	int rc = 0, step;
+
+	if (rewritten)
+		*rewritten = 0;
+	step = sqlite3_prepare_v2(cat->db, "SELECT sha256, content FROM"
+				  " blob_journal ORDER BY seq", -1, &s, NULL);
+	if (step != SQLITE_OK)
+		return cora_sqlite_error(cat, step, "reading the blob journal");
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *sha = (const char *)sqlite3_column_text(s, 0);
+
+		if (!sha || cora_text_sha256(sha, "sha256") != 0) {
+			rc = cora_error_set(CORA_ECORRUPT, "the blob journal has "
+					    "a row without a valid digest");
+			break;
+		}
+		rc = check_or_rewrite(bs, sha, sqlite3_column_blob(s, 1),
+				      (size_t)sqlite3_column_bytes(s, 1),
+				      &redo);
+		if (rc)
+			break;
+		again += redo;
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = cora_sqlite_error(cat, step, "reading the blob journal");
+	sqlite3_finalize(s);
+	if (rewritten)
+		*rewritten = again;
 	return rc;
 }
 

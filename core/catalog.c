@@ -312,25 +312,47 @@ static int open_blobs(struct cora_catalog *cat)
 				   cat->root, cat->config);
 }
 
+/* *any: one row of `sql` says 1 */
+static int ask(struct cora_catalog *cat, const char *sql, int *any)
+{
+	sqlite3_stmt *s = cora_stmt(cat, sql);
+	int rc;
+
+	if (!s)
+		return cora_error_code();
+	rc = sqlite3_step(s);
+	*any = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 :
+	       cora_sqlite_error(cat, rc, "reading the blob journal");
+}
+
 /* A writer's first step (invariant 5): the blobs of events that
- * survived a crash before their blobs reached the disk are put back. */
+ * survived a crash before their blobs reached the disk are put back.
+ * A reader puts them back too but cannot delete the rows; when it
+ * cannot write the store either (another user's catalog) it goes on,
+ * and such a blob stays unreadable until a writer opens the catalog. */
 static int flush_journal(struct cora_catalog *cat)
 {
-	sqlite3_stmt *s;
 	int rc, any;
 
 	if (!cat->blobs->persist)
 		return 0;
-	s = cora_stmt(cat, "SELECT EXISTS (SELECT 1 FROM blob_journal)");
-	if (!s)
-		return cora_error_code();
-	rc = sqlite3_step(s);
-	any = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return cora_sqlite_error(cat, rc, "reading the blob journal");
-	if (!any)
-		return 0;
+	if (cat->flags & CORA_OPEN_READONLY) {
+		/* writers create the table; a reader may come first */
+		rc = ask(cat, "SELECT EXISTS (SELECT 1 FROM sqlite_master"
+			 " WHERE type = 'table' AND name = 'blob_journal')",
+			 &any);
+		if (rc == 0 && any)
+			rc = ask(cat, "SELECT EXISTS (SELECT 1 FROM"
+				 " blob_journal)", &any);
+		if (rc == 0 && any)
+			(void)cora_blob_journal_restore(cat, cat->blobs, NULL);
+		return rc;
+	}
+	rc = ask(cat, "SELECT EXISTS (SELECT 1 FROM blob_journal)", &any);
+	if (rc || !any)
+		return rc;
 	rc = cora_blob_journal_flush(cat, cat->blobs, NULL, NULL);
 	if (rc) {
 		char why[512];
@@ -492,8 +514,7 @@ int cora_catalog_open(struct cora_catalog **out, const char *root,
 		rc = open_blobs(cat);
 		if (rc)
 			goto fail;
-		if (!(flags & CORA_OPEN_READONLY))
-			rc = flush_journal(cat);
+		rc = flush_journal(cat);
 		if (rc)
 			goto fail;
 	}

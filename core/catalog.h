@@ -76,6 +76,8 @@
  *      lost or damaged.  Every writer that opens a catalog with its blob
  *      store flushes the journal first (cora_catalog_open), and the
  *      mount flushes it about once a second, so rows are few and young.
+ *      A reader that opens it with its blob store rewrites lost or
+ *      damaged blobs from their rows too, but leaves the rows.
  *   6. Durability: every transaction commits to the WAL.  The catalog is
  *      opened with synchronous=FULL by `cora` (a command that returned is
  *      on disk) and by the daemon for fsync(); the daemon's close() path
@@ -183,6 +185,13 @@ int cora_blob_journal_add(struct cora_catalog *cat, const char *sha256,
 int cora_blob_journal_flush(struct cora_catalog *cat,
 			    struct cora_blobstore *bs, size_t *flushed,
 			    size_t *rewritten);
+
+/* What a reader can do of a flush: every journalled blob that is missing
+ * or damaged in bs is written again (durably) from its row; intact ones
+ * are left as they are, and no row is deleted (the next writer's flush
+ * does that).  *rewritten (may be NULL) gets how many were written. */
+int cora_blob_journal_restore(struct cora_catalog *cat,
+			      struct cora_blobstore *bs, size_t *rewritten);
 
 /* ---- the event store ---------------------------------------------------- */
 

@@ -447,6 +447,42 @@ static void test_journal__flush_restores_lost_and_damaged_blobs(void **st)
 	remove_catalog(path);
 }
 
+/* A reader cannot delete journal rows, but it puts back what a crash
+ * lost: cora_blob_journal_restore directly, and at a read-only open. */
+static void test_journal__reader_restores_and_keeps_rows(void **st)
+{
+	char *path = make_catalog(), *p, *staging;
+	struct cora_catalog *cat = open_cat(path), *ro;
+	char lost[65], intact[65];
+	size_t rewritten;
+
+	assert_true(asprintf(&staging, "%s/staging", path) > 0);
+	mkdir(staging, 0700);
+	free(staging);
+	journal_blob(cat, "lost before the disk saw it", lost);
+	journal_blob(cat, "kept by the disk", intact);
+	p = blob_file(cat, lost);
+	assert_int_equal(unlink(p), 0);
+
+	assert_int_equal(cora_blob_journal_restore(cat, cat->blobs,
+						   &rewritten), 0);
+	assert_int_equal(rewritten, 1);
+	assert_int_equal(journal_rows(cat), 2);
+	assert_int_equal(cora_blob_verify(cat->blobs, lost), 0);
+	assert_int_equal(cora_blob_verify(cat->blobs, intact), 0);
+
+	/* at a read-only open, with the writer gone */
+	assert_int_equal(unlink(p), 0);
+	cora_catalog_free(cat);
+	assert_int_equal(cora_catalog_open(&ro, path, CORA_OPEN_READONLY), 0);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(cora_blob_verify(ro->blobs, lost), 0);
+	assert_int_equal(journal_rows(ro), 2);
+	cora_catalog_free(ro);
+	free(p);
+	remove_catalog(path);
+}
+
 /* Whatever fails during a flush (every fault point in turn: reads,
  * writes, fsyncs, syncfs, renames, SQLite steps, allocations), a row is
  * never gone while its blob is not intact, and a flush after the fault
@@ -522,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_open__refuses_newer_schema_and_garbage),
 		cmocka_unit_test(test_journal__flush_restores_lost_and_damaged_blobs),
 		cmocka_unit_test(test_journal__flush_under_every_fault),
+		cmocka_unit_test(test_journal__reader_restores_and_keeps_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,7 +192,7 @@ done
 # a second).  What a power cut may do to such a blob (lose it, or keep
 # its name over other bytes) is done here by hand, after kill -9 and
 # while its journal row is still there; the next mount must put the
-# bytes back.
+# bytes back, a read-only one too (without emptying the journal).
 blob_of() { echo "$CAT/blobs/sha256/${1:0:2}/${1:2}"; }
 rows_for() {
   sqlite3 "$CAT/catalog.db" "SELECT count(*) FROM blob_journal WHERE sha256 IN ('$1', '$2')" 2>&1
@@ -215,9 +215,22 @@ if [ "$caught" = 0 ]; then
   fail "never caught the blob journal holding the two files (rows: $(rows_for "$s_lost" "$s_dmg"))"
 else
   ok
-  rm -f "$(blob_of "$s_lost")"
-  f=$(blob_of "$s_dmg")
-  chmod 0644 "$f" && head -c "$(stat -c %s "$f")" /dev/zero >"$f" && chmod 0444 "$f"
+  power_cut() {
+    rm -f "$(blob_of "$s_lost")"
+    f=$(blob_of "$s_dmg")
+    chmod 0644 "$f" && head -c "$(stat -c %s "$f")" /dev/zero >"$f" && chmod 0444 "$f"
+  }
+  # a read-only mount cannot empty the journal, but puts the blobs back
+  power_cut
+  mount_cat "$CAT" "$MNT" -o ro || fail "mount -o ro after the power cut"
+  got=$(sha256sum <"$D/power/lost-$caught.txt" 2>&1 | cut -d' ' -f1)
+  [ "$got" = "$s_lost" ] && ok || fail "-o ro: the lost blob was not put back (got $got)"
+  got=$(sha256sum <"$D/power/damaged-$caught.txt" 2>&1 | cut -d' ' -f1)
+  [ "$got" = "$s_dmg" ] && ok || fail "-o ro: the damaged blob was not put back (got $got)"
+  [ "$(rows_for "$s_lost" "$s_dmg")" = 2 ] && ok || fail "-o ro changed the journal"
+  check "unmount -o ro" unmount_cat "$MNT"
+  # and a writer puts them back and empties it
+  power_cut
   mount_cat "$CAT" "$MNT" || fail "mount after the power cut"
   got=$(sha256sum <"$D/power/lost-$caught.txt" 2>&1 | cut -d' ' -f1)
   [ "$got" = "$s_lost" ] && ok || fail "the lost blob was not put back from the journal (got $got)"

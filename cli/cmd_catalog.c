@@ -54,7 +54,6 @@ static int plain_args(struct cli *cli, int argc, char **argv,
 	return 0;
 }
 
-/* One summary line of an entity for `ls`. */
 /* render.h's sink for `show --format`: the document goes to stdout as
  * it is rendered. */
 static int stdout_sink(void *arg, const char *buf, size_t len)
@@ -65,6 +64,7 @@ static int stdout_sink(void *arg, const char *buf, size_t len)
 	return 0;
 }
 
+/* One summary line of an entity for `ls`. */
 static void print_summary(const char *type, const json_t *s)
 {
 	const char *slug = cora_json_str(s, "slug");

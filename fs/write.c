@@ -754,8 +754,8 @@ static struct fs_handle *handle_new(uint64_t ino, enum fs_handle_kind kind)
  * A descriptor opened write-only can neither read nor be mapped, so the
  * kernel's page cache could never serve it: direct_io sends the
  * writer's pages straight to the daemon, one copy fewer per WRITE and
- * no second copy of a big file in memory (cp of 2 GiB: 5.7-6.1 s ->
- * 2.2-2.8 s, docs/performance.md).  O_RDWR keeps the page cache, for
+ * no second copy of a big file in memory (cp of 2 GiB: 4.8-6.4 s ->
+ * 2.2-2.5 s, docs/performance.md).  O_RDWR keeps the page cache, for
  * mmap. */
 static void write_open_flags(struct fuse_file_info *fi, struct fs_handle *h)
 {

@@ -86,6 +86,12 @@ struct fs_handle {
 	int64_t mtime_ns;
 	int64_t uid, gid;        /* owner (-1: the mount's) */
 	bool mtime_set;          /* utimens while open: keep it */
+	bool mode_set;           /* chmod through this handle: keep it;
+	                          * else commit keeps the node's mode, which
+	                          * a chmod by path may have changed */
+	bool kill_priv;          /* written by a caller other than root:
+	                          * commit drops set-user-ID (and
+	                          * set-group-ID with group execute) */
 	/* hashing while data arrives: valid while writes were sequential */
 	struct cora_sha256 hash;
 	bool hashing;

@@ -626,13 +626,36 @@ static void *staging_content(struct fs_handle *h)
 	return buf;
 }
 
+/* The mode a commit records: the one set through this handle, else the
+ * node's own (a chmod by path while the file was open for writing, the
+ * kernel's removal of set-user-ID before a write, must not be undone by
+ * the commit), less set-user-ID and set-group-ID (the latter only with
+ * group execute, as for local files) when someone other than root wrote:
+ * the kernel does not do that for direct_io writes. */
+static uint32_t commit_mode(struct cora_catalog *cat, struct fs_handle *h)
+{
+	struct cora_node_info info;
+	uint32_t mode = h->mode;
+
+	if (!h->pending && !h->mode_set &&
+	    cora_node_get(cat, h->dataset_id, h->path, &info) == 0)
+		mode = info.mode;
+	if (h->kill_priv) {
+		mode &= ~(uint32_t)S_ISUID;
+		if (mode & S_IXGRP)
+			mode &= ~(uint32_t)S_ISGID;
+	}
+	return mode & 07777;
+}
+
 static int commit(struct corafs *fs, struct cora_catalog *cat,
 		  struct fs_handle *h, bool durable)
 {
 	char sha[65];
 	uint64_t size;
 	void *content = NULL;
-	bool journal;
+	bool journal, priv_dropped;
+	uint32_t mode;
 	json_t *cmd;
 	int rc;
 
@@ -669,6 +692,9 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 	free(content);
 	if (rc)
 		return -fs_errno(rc);
+	mode = commit_mode(cat, h);
+	priv_dropped = h->mode & ~mode & (S_ISUID | S_ISGID);
+	h->mode = mode;
 	cmd = json_pack("{s:s, s:s, s:I, s:i, s:I}", "path", h->path,
 			"sha256", sha, "size", (json_int_t)size, "mode",
 			(int)(h->mode & 07777), "mtime_ns",
@@ -711,6 +737,8 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 	}
 	memcpy(h->sha256, sha, sizeof(sha));
 	fs_verify_good(sha);
+	if (priv_dropped && fs->se) /* the kernel still has the old mode */
+		fuse_lowlevel_notify_inval_inode(fs->se, h->ino, -1, 0);
 	h->dirty = false;
 	staging_drop(h);
 	if (h->reader) {
@@ -1042,6 +1070,8 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 		hash_abandon(h);
 	if (n >= 0) {
 		h->written = true;
+		if (fuse_req_ctx(req)->uid != 0)
+			h->kill_priv = true;
 		if ((uint64_t)off + (uint64_t)n > h->size)
 			h->size = (uint64_t)off + (uint64_t)n;
 		if (!h->mtime_set)
@@ -1482,8 +1512,10 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 					h->mtime_ns = now_ns();
 			}
 		}
-		if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE))
+		if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE)) {
 			h->mode = attr->st_mode & 07777;
+			h->mode_set = true;
+		}
 		if (rc == 0 && (to_set & FUSE_SET_ATTR_MTIME)) {
 			h->mtime_ns = set_time(attr, to_set);
 			h->mtime_set = true;
@@ -1550,8 +1582,10 @@ committed:
 	if (h) {
 		/* a clean open handle: a later write must not undo this */
 		pthread_mutex_lock(&h->lock);
-		if (to_set & FUSE_SET_ATTR_MODE)
+		if (to_set & FUSE_SET_ATTR_MODE) {
 			h->mode = attr->st_mode & 07777;
+			h->mode_set = true;
+		}
 		if (to_set & FUSE_SET_ATTR_MTIME) {
 			h->mtime_ns = set_time(attr, to_set);
 			h->mtime_set = true;

@@ -70,6 +70,24 @@ cp "$TMP/saved" "$blob"
 chmod 0444 "$blob"
 detach "$MNT"
 
+# a chmod by path while the file is open for writing stays: the commit
+# at close keeps the node's mode, not the one the file had at open
+mount_cat "$CAT" "$MNT" || fail "mount (chmod while open)"
+mkdir -p "$MNT/datasets/chmodset"
+"$PY" - "$MNT/datasets/chmodset/f" <<'EOF' || fail "chmod while open"
+import os, sys
+p = sys.argv[1]
+with open(p, "w") as f:
+    f.write("a")
+fd = os.open(p, os.O_RDWR)
+os.chmod(p, 0o600)
+os.write(fd, b"zz")
+os.close(fd)
+EOF
+[ "$(stat -c %a "$MNT/datasets/chmodset/f")" = 600 ] && ok ||
+  fail "a chmod while the file was open was undone: $(stat -c %a "$MNT/datasets/chmodset/f")"
+detach "$MNT"
+
 # allow_other: others read; write only when named in the config
 id cora-tester >/dev/null 2>&1 || useradd -M -s /bin/sh cora-tester 2>/dev/null
 if id cora-tester >/dev/null 2>&1; then
@@ -90,6 +108,22 @@ if id cora-tester >/dev/null 2>&1; then
     fail "the event is not attributed to the writer"
   [ "$(stat -c %U "$MNT/datasets/shared/t2")" = cora-tester ] && ok ||
     fail "the file is not owned by its writer"
+  # a write by someone other than root drops set-user-ID, and
+  # set-group-ID when the group may execute, as on a local file system:
+  # write-only (direct_io: the daemon does it) and read-write (the kernel
+  # asks for it first; the commit must not undo that)
+  S=$MNT/datasets/shared
+  for f in wronly rdwr nogx; do echo a >"$S/$f"; done
+  chmod 06777 "$S/wronly" "$S/rdwr" && chmod 06767 "$S/nogx"
+  su cora-tester -s /bin/sh -c "echo b >>'$S/wronly' && echo b >>'$S/nogx' &&
+    /usr/bin/python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_APPEND); os.write(fd, b\"b\"); os.close(fd)' '$S/rdwr'" ||
+    fail "cora-tester could not write the set-user-ID files"
+  modes() { stat -c '%n %a' "$S/wronly" "$S/rdwr" "$S/nogx" | sed 's|.*/||' | tr '\n' ' '; }
+  want="wronly 777 rdwr 777 nogx 2767 "
+  [ "$(modes)" = "$want" ] && ok || fail "after writes by another user: $(modes), want $want"
+  detach "$MNT"
+  mount_cat "$CAT" "$MNT" || fail "mount (set-user-ID)"
+  [ "$(modes)" = "$want" ] && ok || fail "after a remount: $(modes), want $want"
   detach "$MNT"
   sed -i '/^writers/d' "$CAT/config"
 else

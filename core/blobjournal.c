@@ -88,40 +88,90 @@ static int check_or_rewrite(struct cora_blobstore *bs, const char *sha256,
 	return rc;
 }
 
-int cora_blob_journal_restore(struct cora_catalog *cat,
-			      struct cora_blobstore *bs, size_t *rewritten)
+/* How far a walk of the journal got (check_rows). */
+struct walk {
+	bool keep_intact;        /* collect the digests found intact */
+	char **intact;
+	size_t n, cap;
+	int64_t last;            /* seq of the last row checked, 0: none */
+	size_t done, again;      /* rows checked, blobs written again */
+};
+
+static int keep(struct walk *w, const char *sha)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		char **more = realloc(w->intact, cap * sizeof(*more));
+		if (!more)
+			return cora_error_set(CORA_ENOMEM, "out of memory");
+		w->intact = more;
+		w->cap = cap;
+	}
+	w->intact[w->n] = strdup(sha);
+	if (!w->intact[w->n])
+		return cora_error_set(CORA_ENOMEM, "out of memory");
+	w->n++;
+	return 0;
+}
+
+static void walk_release(struct walk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		free(w->intact[i]);
+	free(w->intact);
+}
+
+/* Checks the blob of every row in order, writing a lost or damaged one
+ * again from its row; stops at the first failure, with *w saying how
+ * far it got. */
+static int check_rows(struct cora_catalog *cat, struct cora_blobstore *bs,
+		      struct walk *w)
 {
 	sqlite3_stmt *s;
-	size_t again = 0;
 	bool redo;
 	int rc = 0, step;
 
-	if (rewritten)
-		*rewritten = 0;
-	step = sqlite3_prepare_v2(cat->db, "SELECT sha256, content FROM"
+	/* a statement of its own: the walk calls into the store */
+	step = sqlite3_prepare_v2(cat->db, "SELECT seq, sha256, content FROM"
 				  " blob_journal ORDER BY seq", -1, &s, NULL);
 	if (step != SQLITE_OK)
 		return cora_sqlite_error(cat, step, "reading the blob journal");
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *sha = (const char *)sqlite3_column_text(s, 0);
+		const char *sha = (const char *)sqlite3_column_text(s, 1);
 
 		if (!sha || cora_text_sha256(sha, "sha256") != 0) {
 			rc = cora_error_set(CORA_ECORRUPT, "the blob journal has "
 					    "a row without a valid digest");
 			break;
 		}
-		rc = check_or_rewrite(bs, sha, sqlite3_column_blob(s, 1),
-				      (size_t)sqlite3_column_bytes(s, 1),
+		rc = check_or_rewrite(bs, sha, sqlite3_column_blob(s, 2),
+				      (size_t)sqlite3_column_bytes(s, 2),
 				      &redo);
+		if (rc == 0 && !redo && w->keep_intact)
+			rc = keep(w, sha);
 		if (rc)
 			break;
-		again += redo;
+		w->last = sqlite3_column_int64(s, 0);
+		w->done++;
+		w->again += redo;
 	}
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = cora_sqlite_error(cat, step, "reading the blob journal");
 	sqlite3_finalize(s);
+	return rc;
+}
+
+int cora_blob_journal_restore(struct cora_catalog *cat,
+			      struct cora_blobstore *bs, size_t *rewritten)
+{
+	struct walk w = { .keep_intact = false };
+	int rc = check_rows(cat, bs, &w);
+
 	if (rewritten)
-		*rewritten = again;
+		*rewritten = w.again;
+	walk_release(&w);
 	return rc;
 }
 
@@ -155,12 +205,8 @@ int cora_blob_journal_flush(struct cora_catalog *cat,
 			    struct cora_blobstore *bs, size_t *flushed,
 			    size_t *rewritten)
 {
-	sqlite3_stmt *s;
-	char **intact = NULL;
-	size_t n = 0, cap = 0, done = 0, again = 0, i;
-	int64_t last = 0;
-	bool redo;
-	int rc = 0, step;
+	struct walk w = { .keep_intact = true };
+	int rc;
 
 	if (flushed)
 		*flushed = 0;
@@ -169,69 +215,25 @@ int cora_blob_journal_flush(struct cora_catalog *cat,
 	if (!bs->persist)
 		return cora_error_set(CORA_EINVALID, "the %s blob store keeps no "
 				      "journalled blobs", bs->name);
-	/* a statement of its own: the walk calls into the store */
-	step = sqlite3_prepare_v2(cat->db, "SELECT seq, sha256, content FROM"
-				  " blob_journal ORDER BY seq", -1, &s, NULL);
-	if (step != SQLITE_OK)
-		return cora_sqlite_error(cat, step, "reading the blob journal");
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *sha = (const char *)sqlite3_column_text(s, 1);
-		const void *content = sqlite3_column_blob(s, 2);
-		size_t len = (size_t)sqlite3_column_bytes(s, 2);
-
-		if (!sha || cora_text_sha256(sha, "sha256") != 0) {
-			rc = cora_error_set(CORA_ECORRUPT, "the blob journal has "
-					    "a row without a valid digest");
-			break;
-		}
-		rc = check_or_rewrite(bs, sha, content, len, &redo);
-		if (rc)
-			break;
-		if (!redo) {
-			if (n == cap) {
-				char **more = realloc(intact, (cap ? 2 * cap : 64) *
-						      sizeof(*intact));
-				if (!more) {
-					rc = cora_error_set(CORA_ENOMEM,
-							    "out of memory");
-					break;
-				}
-				intact = more;
-				cap = cap ? 2 * cap : 64;
-			}
-			intact[n] = strdup(sha);
-			if (!intact[n]) {
-				rc = cora_error_set(CORA_ENOMEM, "out of memory");
-				break;
-			}
-			n++;
-		}
-		last = sqlite3_column_int64(s, 0);
-		done++;
-		again += redo;
-	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = cora_sqlite_error(cat, step, "reading the blob journal");
-	sqlite3_finalize(s);
-	/* the rows up to `last` are checked (and rewritten ones durable):
+	rc = check_rows(cat, bs, &w);
+	/* the rows up to w.last are checked (and rewritten ones durable):
 	 * once the intact ones are durable too, the rows can go */
-	if (last > 0) {
-		int prc = n ? bs->persist(bs, (const char *const *)intact, n) : 0;
+	if (w.last > 0) {
+		int prc = w.n ? bs->persist(bs, (const char *const *)w.intact,
+					    w.n) : 0;
 		if (prc == 0)
-			prc = drop_rows(cat, last);
+			prc = drop_rows(cat, w.last);
 		if (prc) {
-			done = 0;
-			again = 0;
+			w.done = 0;
+			w.again = 0;
 			if (rc == 0)
 				rc = prc;
 		}
 	}
-	for (i = 0; i < n; i++)
-		free(intact[i]);
-	free(intact);
 	if (flushed)
-		*flushed = done;
+		*flushed = w.done;
 	if (rewritten)
-		*rewritten = again;
+		*rewritten = w.again;
+	walk_release(&w);
 	return rc;
 }

@@ -1579,17 +1579,12 @@ committed:
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (h) {
-		/* a clean open handle: a later write must not undo this */
+	if (h && (to_set & FUSE_SET_ATTR_MTIME)) {
+		/* a clean open handle: a later write must not undo this (the
+		 * mode needs nothing: commit keeps the node's, commit_mode) */
 		pthread_mutex_lock(&h->lock);
-		if (to_set & FUSE_SET_ATTR_MODE) {
-			h->mode = attr->st_mode & 07777;
-			h->mode_set = true;
-		}
-		if (to_set & FUSE_SET_ATTR_MTIME) {
-			h->mtime_ns = set_time(attr, to_set);
-			h->mtime_set = true;
-		}
+		h->mtime_ns = set_time(attr, to_set);
+		h->mtime_set = true;
 		pthread_mutex_unlock(&h->lock);
 	}
 reply:

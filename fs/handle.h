@@ -40,7 +40,7 @@
 #include "core/hash.h"
 
 struct cora_blob_reader;
-struct fs_hasher;
+struct hash_turn;
 
 enum fs_handle_kind {
 	FS_H_BLOB,
@@ -92,12 +92,23 @@ struct fs_handle {
 	bool kill_priv;          /* written by a caller other than root:
 	                          * commit drops set-user-ID (and
 	                          * set-group-ID with group execute) */
-	/* hashing while data arrives: valid while writes were sequential */
+	/* hashing while data arrives (write.c): valid while writes were
+	 * sequential */
 	struct cora_sha256 hash;
 	bool hashing;
-	uint64_t hashed;         /* bytes given to the hash, inline or to
-	                          * the hasher */
-	struct fs_hasher *hasher; /* big files: hashing behind the writer */
+	pthread_mutex_t hash_lock; /* taken inside h->lock; guards the
+	                          * fields below but synced */
+	bool hash_cancel;        /* given up: turns in flight skip it */
+	uint64_t claimed;        /* bytes claimed by WRITEs for the hash
+	                          * (changes under h->lock as well) */
+	uint64_t hashed;         /* bytes of those hashed (<= claimed) */
+	uint64_t synced;         /* writeback started up to here */
+	struct hash_turn *turns; /* claims in flight */
+	pthread_cond_t hash_cond; /* hashed reached claimed */
+	pthread_t hasher;        /* past HASH_BEHIND_FROM: hashes behind
+	                          * the writer on a CPU of its own */
+	bool hasher_on, hasher_stop;
+	pthread_cond_t hasher_cond; /* a turn for the hasher thread */
 	int error;               /* sticky -errno from a failed commit */
 };
 

@@ -340,138 +340,227 @@ static int node_ino(struct cora_catalog *cat, const char *dataset_id,
 	return 0;
 }
 
-/* ---- hashing behind the writer ----------------------------------------------------
+/* ---- hashing while data arrives ---------------------------------------------------
  *
  * A file written in order is hashed as its bytes arrive, so commit does
- * not read it again.  Up to HASH_BEHIND_FROM bytes that happens inside
- * WRITE.  A bigger file gets a thread of its own that hashes the staging
- * file (from the page cache) behind the writer, on the other CPU, and
- * starts the kernel's writeback of what it hashed (sync_file_range), so
- * a WRITE replies after one copy and the fsync at commit finds little
- * left to write.  h->hashed counts the bytes given to the hash, inline
- * or to the thread; every change of it happens under h->lock.
+ * not read it again, and no byte is read back from the staging file:
+ *
+ *   1. A WRITE at the offset where the claimed bytes end claims its
+ *      bytes (h->claimed) while it copies them to the staging file under
+ *      h->lock, and replies: the writer goes on, and its next WRITE is
+ *      copied by another thread.
+ *   2. Then, still holding the request's buffer, it has the bytes hashed
+ *      in their turn, once every earlier claim is (h->hashed reaches its
+ *      offset): itself for the first HASH_BEHIND_FROM bytes, else by the
+ *      handle's hasher thread, which stays on its CPU while the writer
+ *      and the copies run on the other; the WRITE returns (freeing the
+ *      buffer) when its bytes are hashed.
+ *   3. Every WRITEBACK_STEP bytes hashed also start the kernel's writeback
+ *      of the staging file (sync_file_range), so the fsync at commit finds
+ *      little left to write.
+ *
+ * Invariants, under h->hash_lock: hashed <= claimed, and claimed only
+ * moves under h->lock too, so a thread holding h->lock sees it fixed;
+ * each claim in flight has a hash_turn in h->turns until it is hashed,
+ * holds a reference to the handle, and keeps h->fd open; only the turn
+ * that starts at `hashed` touches h->hash and h->synced.  A write
+ * anywhere else, a truncate below `claimed` or a failed write cancels
+ * the hash (hash_abandon): the turns in flight end without hashing, and
+ * commit reads the staging file again.
  */
 #define HASH_BEHIND_FROM (8u << 20)
-#define HASH_CHUNK (1u << 20)
 #define WRITEBACK_STEP (16u << 20)
 
-struct fs_hasher {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int fd;                     /* the staging file (the handle's) */
-	struct cora_sha256 *hash;   /* the handle's, only this thread's */
-	uint64_t avail;             /* bytes in order in the staging file */
-	uint64_t done;              /* bytes hashed */
-	bool stop;                  /* finish what is there, then end */
-	bool failed;                /* a read failed, or cancelled */
+/* A claim in flight, on the stack of the WRITE that made it. */
+struct hash_turn {
+	struct hash_turn *next;
+	const void *buf;
+	uint64_t off, n;
+	bool behind;                /* hashed by the hasher thread */
+	bool done;
+	pthread_cond_t cond;        /* its turn came (or, behind, done) */
 };
+
+/* Hashes one turn's bytes, then starts writeback; called without
+ * h->hash_lock, by the thread whose turn it is, which read `skip` (the
+ * hash was cancelled) under it. */
+static void hash_bytes(struct fs_handle *h, const struct hash_turn *t,
+		       bool skip)
+{
+	uint64_t end = t->off + t->n;
+
+	if (skip)
+		return;
+	cora_sha256_update(&h->hash, t->buf, (size_t)t->n);
+	if (end - h->synced >= WRITEBACK_STEP) {
+		/* only a head start for fsync: errors show there */
+		(void)sync_file_range(h->fd, (off_t)h->synced,
+				      (off_t)(end - h->synced),
+				      SYNC_FILE_RANGE_WRITE);
+		h->synced = end;
+	}
+}
+
+/* Marks turn `t` hashed and wakes whoever goes next.  With
+ * h->hash_lock held. */
+static void hash_advance(struct fs_handle *h, struct hash_turn *t)
+{
+	struct hash_turn **p;
+
+	for (p = &h->turns; *p != t; p = &(*p)->next)
+		;
+	*p = t->next;
+	h->hashed = t->off + t->n;
+	t->done = true;
+	pthread_cond_signal(&t->cond);
+	for (t = h->turns; t; t = t->next)
+		if (t->off == h->hashed) {
+			pthread_cond_signal(t->behind ? &h->hasher_cond :
+					    &t->cond);
+			break;
+		}
+	if (h->hashed == h->claimed)
+		pthread_cond_broadcast(&h->hash_cond);
+}
+
+/* The turn that starts at `hashed`, when it is there. */
+static struct hash_turn *hash_next(struct fs_handle *h)
+{
+	struct hash_turn *t;
+
+	for (t = h->turns; t && t->off != h->hashed; t = t->next)
+		;
+	return t;
+}
 
 static void *hasher_main(void *arg)
 {
-	struct fs_hasher *hs = arg;
-	char *buf = malloc(HASH_CHUNK);
-	uint64_t from, to, off, synced = 0;
-	ssize_t n;
-	bool ok;
+	struct fs_handle *h = arg;
+	struct hash_turn *t;
+	bool skip;
 
-	pthread_mutex_lock(&hs->lock);
-	for (;;) {
-		while (hs->done == hs->avail && !hs->stop && !hs->failed)
-			pthread_cond_wait(&hs->cond, &hs->lock);
-		if (hs->failed || hs->done == hs->avail)
-			break;
-		from = hs->done;
-		to = hs->avail;
-		pthread_mutex_unlock(&hs->lock);
-		ok = buf != NULL;
-		for (off = from; ok && off < to; off += (uint64_t)n) {
-			size_t want = to - off < HASH_CHUNK ? to - off :
-				      HASH_CHUNK;
-			n = pread(hs->fd, buf, want, (off_t)off);
-			ok = n > 0;
-			if (ok)
-				cora_sha256_update(hs->hash, buf, (size_t)n);
+	pthread_mutex_lock(&h->hash_lock);
+	while (!h->hasher_stop) {
+		t = hash_next(h);
+		if (!t || !t->behind) {
+			pthread_cond_wait(&h->hasher_cond, &h->hash_lock);
+			continue;
 		}
-		if (ok && to - synced >= WRITEBACK_STEP) {
-			/* only a head start for fsync: errors show there */
-			(void)sync_file_range(hs->fd, (off_t)synced,
-					      (off_t)(to - synced),
-					      SYNC_FILE_RANGE_WRITE);
-			synced = to;
-		}
-		pthread_mutex_lock(&hs->lock);
-		if (!ok)
-			hs->failed = true;
-		hs->done = to;
+		skip = h->hash_cancel;
+		pthread_mutex_unlock(&h->hash_lock);
+		hash_bytes(h, t, skip);
+		pthread_mutex_lock(&h->hash_lock);
+		hash_advance(h, t);
 	}
-	pthread_mutex_unlock(&hs->lock);
-	free(buf);
+	pthread_mutex_unlock(&h->hash_lock);
 	return NULL;
 }
 
-/* Ends the hasher: with `finish`, after it hashed everything it was
- * given; else at once.  True when the hash covers h->hashed bytes. */
-static bool hasher_end(struct fs_handle *h, bool finish)
+/* Waits until every claim in flight is hashed (or skipped), then ends
+ * the hasher thread.  With h->lock held, so no claim comes meanwhile. */
+static void hash_wait(struct fs_handle *h)
 {
-	struct fs_hasher *hs = h->hasher;
-	bool ok;
+	bool join;
 
-	if (!hs)
-		return true;
-	pthread_mutex_lock(&hs->lock);
-	hs->stop = true;
-	if (!finish)
-		hs->failed = true;
-	pthread_cond_signal(&hs->cond);
-	pthread_mutex_unlock(&hs->lock);
-	pthread_join(hs->thread, NULL);
-	ok = !hs->failed && hs->done == h->hashed;
-	pthread_cond_destroy(&hs->cond);
-	pthread_mutex_destroy(&hs->lock);
-	free(hs);
-	h->hasher = NULL;
-	return ok;
+	pthread_mutex_lock(&h->hash_lock);
+	while (h->hashed != h->claimed)
+		pthread_cond_wait(&h->hash_cond, &h->hash_lock);
+	join = h->hasher_on;
+	h->hasher_stop = true;
+	pthread_cond_signal(&h->hasher_cond);
+	pthread_mutex_unlock(&h->hash_lock);
+	if (join)
+		pthread_join(h->hasher, NULL);
+	pthread_mutex_lock(&h->hash_lock);
+	h->hasher_on = h->hasher_stop = false;
+	pthread_mutex_unlock(&h->hash_lock);
 }
 
-/* Gives up the running hash: commit reads the file again. */
+/* Gives up the running hash: commit reads the file again.  With h->lock
+ * held. */
 static void hash_abandon(struct fs_handle *h)
 {
-	hasher_end(h, false);
-	if (h->hashing)
-		cora_sha256_release(&h->hash);
-	h->hashing = false;
+	if (!h->hashing)
+		return;
+	pthread_mutex_lock(&h->hash_lock);
+	h->hash_cancel = true;
+	pthread_mutex_unlock(&h->hash_lock);
+	hash_wait(h);
+	cora_sha256_release(&h->hash);
+	h->hashing = h->hash_cancel = false;
 }
 
-/* Hands the hasher the bytes up to `end` (starting it on first use).
- * False when no thread could be started. */
-static bool hasher_feed(struct fs_handle *h, uint64_t end)
+/* Starts the running hash of a new staging file. */
+static void hash_start(struct fs_handle *h)
 {
-	struct fs_hasher *hs = h->hasher;
+	h->hashing = cora_sha256_init(&h->hash) == 0;
+	h->hashed = h->claimed = h->synced = 0;
+}
 
-	if (!hs) {
-		hs = calloc(1, sizeof(*hs));
-		if (!hs)
-			return false;
-		hs->fd = h->fd;
-		hs->hash = &h->hash;
-		hs->avail = hs->done = h->hashed;
-		pthread_mutex_init(&hs->lock, NULL);
-		pthread_cond_init(&hs->cond, NULL);
-		if (pthread_create(&hs->thread, NULL, hasher_main, hs) != 0) {
-			pthread_cond_destroy(&hs->cond);
-			pthread_mutex_destroy(&hs->lock);
-			free(hs);
-			return false;
-		}
-		h->hasher = hs;
+/* Claims `n` bytes at `off` for the running hash, before they are
+ * written: true when they continue it; the caller then hands them to
+ * hash_claimed after its reply.  With h->lock held. */
+static bool hash_claim(struct fs_handle *h, uint64_t off, uint64_t n)
+{
+	if (!h->hashing || n == 0)
+		return false;
+	if (off != h->claimed) {
+		hash_abandon(h);
+		return false;
 	}
-	pthread_mutex_lock(&hs->lock);
-	hs->avail = end;
-	pthread_cond_signal(&hs->cond);
-	pthread_mutex_unlock(&hs->lock);
-	h->hashed = end;
+	pthread_mutex_lock(&h->hash_lock);
+	h->claimed = off + n;
+	pthread_mutex_unlock(&h->hash_lock);
+	handle_get(h);
 	return true;
+}
+
+/* Takes back the claim just made, whose bytes were not all written:
+ * with h->lock held, so no later claim exists. */
+static void hash_unclaim(struct fs_handle *h, uint64_t off)
+{
+	pthread_mutex_lock(&h->hash_lock);
+	h->claimed = off;
+	pthread_mutex_unlock(&h->hash_lock);
+	handle_put(h);
+	hash_abandon(h);
+}
+
+/* Has the claimed bytes [off, off + n) hashed from `buf` in their turn,
+ * and drops the claim's reference.  Without h->lock. */
+static void hash_claimed(struct fs_handle *h, const void *buf, uint64_t off,
+			 uint64_t n)
+{
+	struct hash_turn t = { .buf = buf, .off = off, .n = n,
+			       .behind = off >= HASH_BEHIND_FROM };
+	bool skip;
+
+	pthread_cond_init(&t.cond, NULL);
+	pthread_mutex_lock(&h->hash_lock);
+	t.next = h->turns;
+	h->turns = &t;
+	if (t.behind && !h->hasher_on)
+		h->hasher_on = pthread_create(&h->hasher, NULL, hasher_main,
+					      h) == 0;
+	if (t.behind && !h->hasher_on)
+		t.behind = false; /* no thread: hashed here */
+	if (t.behind) {
+		if (h->hashed == off)
+			pthread_cond_signal(&h->hasher_cond);
+		while (!t.done)
+			pthread_cond_wait(&t.cond, &h->hash_lock);
+	} else {
+		while (h->hashed != off)
+			pthread_cond_wait(&t.cond, &h->hash_lock);
+		skip = h->hash_cancel;
+		pthread_mutex_unlock(&h->hash_lock);
+		hash_bytes(h, &t, skip);
+		pthread_mutex_lock(&h->hash_lock);
+		hash_advance(h, &t);
+	}
+	pthread_mutex_unlock(&h->hash_lock);
+	pthread_cond_destroy(&t.cond);
+	handle_put(h);
 }
 
 /* ---- staging ------------------------------------------------------------------ */
@@ -492,14 +581,13 @@ static int staging_open(struct corafs *fs, struct fs_handle *h)
 		return -e;
 	}
 	h->staging = name;
-	h->hashing = cora_sha256_init(&h->hash) == 0;
-	h->hashed = 0;
+	hash_start(h);
 	return 0;
 }
 
 static void staging_drop(struct fs_handle *h)
 {
-	hash_abandon(h); /* first: the hasher reads the staging file */
+	hash_abandon(h); /* first: claims in flight use the staging file */
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
@@ -554,7 +642,7 @@ static int make_dirty(struct corafs *fs, struct fs_handle *h, bool truncate)
 				cora_sha256_update(&h->hash, buf, n);
 			off += n;
 		}
-		h->hashed = off;
+		h->hashed = h->claimed = off;
 		free(buf);
 		if (own)
 			r->close(r);
@@ -578,7 +666,8 @@ static int staging_digest(struct fs_handle *h, char sha[65])
 	uint64_t off = 0;
 	ssize_t n;
 
-	if (h->hashing && hasher_end(h, true) && h->hashed == h->size) {
+	hash_wait(h);
+	if (h->hashing && h->hashed == h->size) {
 		cora_sha256_final(&h->hash, sha);
 		h->hashing = false;
 		return 0;
@@ -753,6 +842,9 @@ static void handle_free(struct fs_handle *h)
 	staging_drop(h);
 	if (h->reader)
 		h->reader->close(h->reader);
+	pthread_cond_destroy(&h->hash_cond);
+	pthread_mutex_destroy(&h->hash_lock);
+	pthread_cond_destroy(&h->hasher_cond);
 	pthread_mutex_destroy(&h->lock);
 	free(h->dataset_id);
 	free(h->path);
@@ -772,6 +864,9 @@ static struct fs_handle *handle_new(uint64_t ino, enum fs_handle_kind kind)
 	h->uid = h->gid = -1;
 	h->refs = 1;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->hash_cond, NULL);
+	pthread_mutex_init(&h->hash_lock, NULL);
+	pthread_cond_init(&h->hasher_cond, NULL);
 	return h;
 }
 
@@ -1033,7 +1128,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	size_t total = fuse_buf_size(bufv);
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(total);
-	bool in_order;
+	bool mem, claimed;
 	ssize_t n;
 	int rc;
 
@@ -1048,26 +1143,21 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	/* in order: hashed while the data arrives, here for small files,
-	 * behind the writer for big ones; out of order (an overwrite of
-	 * hashed bytes, or a gap): hashed again at commit */
-	in_order = h->hashing && (uint64_t)off == h->hashed;
-	if (h->hashing && !in_order) {
+	/* in order: claimed for the hash here, hashed after the reply; out
+	 * of order (an overwrite of hashed bytes, or a gap): hashed again at
+	 * commit */
+	mem = bufv->count == 1 && !(bufv->buf[0].flags & FUSE_BUF_IS_FD);
+	if (!mem)
 		hash_abandon(h);
-	} else if (in_order && !h->hasher && bufv->count == 1 &&
-		   !(bufv->buf[0].flags & FUSE_BUF_IS_FD) &&
-		   h->hashed + total <= HASH_BEHIND_FROM) {
-		cora_sha256_update(&h->hash, bufv->buf[0].mem, total);
-		h->hashed += total;
-		in_order = false; /* done */
-	}
+	claimed = hash_claim(h, (uint64_t)off, total);
 	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	dst.buf[0].fd = h->fd;
 	dst.buf[0].pos = off;
 	n = fuse_buf_copy(&dst, bufv, 0);
-	if (in_order && (n < 0 || !hasher_feed(h, (uint64_t)off +
-					       (uint64_t)n)))
-		hash_abandon(h);
+	if (claimed && (size_t)n != total) {
+		hash_unclaim(h, (uint64_t)off);
+		claimed = false;
+	}
 	if (n >= 0) {
 		h->written = true;
 		if (fuse_req_ctx(req)->uid != 0)
@@ -1082,6 +1172,8 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
+	if (claimed)
+		hash_claimed(h, bufv->buf[0].mem, (uint64_t)off, total);
 }
 
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1504,7 +1596,7 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			if (rc == 0 && ftruncate(h->fd, attr->st_size) != 0)
 				rc = -errno;
 			if (rc == 0) {
-				if ((uint64_t)attr->st_size < h->hashed)
+				if ((uint64_t)attr->st_size < h->claimed)
 					hash_abandon(h);
 				h->size = (uint64_t)attr->st_size;
 				h->written |= attr->st_size > 0;

@@ -351,19 +351,22 @@ static int node_ino(struct cora_catalog *cat, const char *dataset_id,
  *      copied by another thread.
  *   2. Then, still holding the request's buffer, it has the bytes hashed
  *      in their turn, once every earlier claim is (h->hashed reaches its
- *      offset): itself for the first HASH_BEHIND_FROM bytes, else by the
- *      handle's hasher thread, which stays on its CPU while the writer
- *      and the copies run on the other; the WRITE returns (freeing the
- *      buffer) when its bytes are hashed.
+ *      offset): itself for the first HASH_BEHIND_FROM bytes (a small
+ *      file pays for no thread), else by the handle's hasher thread,
+ *      which stays on its CPU while the writer and the copies run on the
+ *      other (hashing on whichever FUSE thread had the WRITE made those
+ *      copies 3-4x slower: docs/performance.md, "Fourth pass"); the WRITE
+ *      returns, freeing the buffer, when its bytes are hashed.
  *   3. Every WRITEBACK_STEP bytes hashed also start the kernel's writeback
  *      of the staging file (sync_file_range), so the fsync at commit finds
  *      little left to write.
  *
  * Invariants, under h->hash_lock: hashed <= claimed, and claimed only
  * moves under h->lock too, so a thread holding h->lock sees it fixed;
- * each claim in flight has a hash_turn in h->turns until it is hashed,
- * holds a reference to the handle, and keeps h->fd open; only the turn
- * that starts at `hashed` touches h->hash and h->synced.  A write
+ * a claim in flight holds a reference to the handle and keeps h->fd
+ * open, and from its reply until it is hashed its hash_turn is in
+ * h->turns; only the turn that starts at `hashed` touches h->hash and
+ * h->synced.  A write
  * anywhere else, a truncate below `claimed` or a failed write cancels
  * the hash (hash_abandon): the turns in flight end without hashing, and
  * commit reads the staging file again.

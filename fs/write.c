@@ -469,11 +469,14 @@ static void hash_wait(struct fs_handle *h)
 	while (h->hashed != h->claimed)
 		pthread_cond_wait(&h->hash_cond, &h->hash_lock);
 	join = h->hasher_on;
-	h->hasher_stop = true;
-	pthread_cond_signal(&h->hasher_cond);
+	if (join) {
+		h->hasher_stop = true;
+		pthread_cond_signal(&h->hasher_cond);
+	}
 	pthread_mutex_unlock(&h->hash_lock);
-	if (join)
-		pthread_join(h->hasher, NULL);
+	if (!join)
+		return; /* a small file: no thread to end */
+	pthread_join(h->hasher, NULL);
 	pthread_mutex_lock(&h->hash_lock);
 	h->hasher_on = h->hasher_stop = false;
 	pthread_mutex_unlock(&h->hash_lock);

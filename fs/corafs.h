@@ -54,10 +54,12 @@ struct corafs {
 
 	pthread_mutex_t pending_lock;
 	struct fs_pending *pending;  /* files created, not yet committed */
+	atomic_uint npending;        /* how many: read without the lock, a
+	                              * GETATTR's shortcut when none */
 
 	pthread_t watcher;
 	bool watching;
-	volatile bool stopping;
+	atomic_bool stopping;        /* the watcher's signal to end */
 	int64_t head;                /* log position the kernel has seen */
 	int64_t head_time_ns;        /* occurred_at of that event */
 

@@ -213,7 +213,7 @@ static void *watch_main(void *arg)
 
 	if (!cat)
 		return NULL;
-	while (!fs->stopping) {
+	while (!atomic_load(&fs->stopping)) {
 		nanosleep(&ts, NULL);
 		if (++polls % JOURNAL_POLLS == 0 ||
 		    atomic_load(&fs->journalled) >= JOURNAL_ROWS)
@@ -244,7 +244,7 @@ int fs_watch_start(struct corafs *fs)
 	memset(&seen, 0, sizeof(seen));
 	cora_store_scan(cat, NULL, fs->head, on_event, fs);
 	fs->head = head;
-	fs->stopping = false;
+	atomic_store(&fs->stopping, false);
 	if (pthread_create(&fs->watcher, NULL, watch_main, fs) != 0)
 		return -1;
 	fs->watching = true;
@@ -257,7 +257,7 @@ void fs_watch_stop(struct corafs *fs)
 
 	if (!fs->watching)
 		return;
-	fs->stopping = true;
+	atomic_store(&fs->stopping, true);
 	pthread_join(fs->watcher, NULL);
 	fs->watching = false;
 	cat = fs_cat(fs);

@@ -106,6 +106,7 @@ static void pending_add(struct corafs *fs, struct fs_pending *p)
 	pthread_mutex_lock(&fs->pending_lock);
 	p->next = fs->pending;
 	fs->pending = p;
+	atomic_fetch_add(&fs->npending, 1);
 	pthread_mutex_unlock(&fs->pending_lock);
 }
 
@@ -120,6 +121,7 @@ static void pending_remove(struct corafs *fs, struct fs_handle *h)
 			*pp = p->next;
 			free(p->name);
 			free(p);
+			atomic_fetch_sub(&fs->npending, 1);
 			found = true;
 			break;
 		}
@@ -189,7 +191,7 @@ int fs_pending_getattr(struct corafs *fs, fuse_ino_t ino, struct stat *st)
 	struct fs_pending *p;
 	int rc = -ENOENT;
 
-	if (!fs->pending)
+	if (atomic_load_explicit(&fs->npending, memory_order_relaxed) == 0)
 		return -ENOENT;
 	pthread_mutex_lock(&fs->pending_lock);
 	for (p = fs->pending; p; p = p->next) {

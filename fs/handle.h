@@ -79,6 +79,11 @@ struct fs_handle {
 	                          * ops working on it (atomic) */
 	bool dirty;
 	int fd;                  /* staging file, -1 when CLEAN */
+	int dfd;                 /* the same with O_DIRECT, for writes
+	                          * behind (write.c); -1 none yet, -2 none
+	                          * to be had */
+	bool write_only;         /* opened O_WRONLY: direct_io, and writes
+	                          * behind the reply */
 	char *staging;           /* its name */
 	char sha256[65];         /* committed content ("" when none) */
 	uint64_t size;           /* current size */
@@ -109,7 +114,10 @@ struct fs_handle {
 	                          * the writer on a CPU of its own */
 	bool hasher_on, hasher_stop;
 	pthread_cond_t hasher_cond; /* a turn for the hasher thread */
-	int error;               /* sticky -errno from a failed commit */
+	int lost;                /* -errno of a write behind that failed */
+	int error;               /* sticky -errno from a failed commit or a
+	                          * lost write: every later flush and fsync
+	                          * of this handle reports it */
 };
 
 #endif

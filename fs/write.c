@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/command.h"
 #include "core/error.h"
+#include "core/fault.h"
 #include "core/projection.h"
 #include "core/text.h"
 #include "fs/errno.h"
@@ -363,18 +364,32 @@ static int node_ino(struct cora_catalog *cat, const char *dataset_id,
  *      of the staging file (sync_file_range), so the fsync at commit finds
  *      little left to write.
  *
+ * Writing behind.  On a write-only handle (which the kernel never reads
+ * through, and whose pages it does not cache: write_open_flags) a claim
+ * past HASH_BEHIND_FROM is not copied to the staging file before the
+ * reply but after it, by the WRITE's thread, before its turn is queued:
+ * with O_DIRECT from an aligned copy when offset and length are aligned
+ * (no page cache: no fresh pages to fault in, no writeback left for the
+ * fsync at commit), else by pwrite.  The reply then promises what a
+ * local file system's write() promises: the bytes are taken, and an
+ * error shows at close or fsync (h->lost, then h->error).  A big cp
+ * thus keeps up to the FUSE threads' count of WRITEs in flight.
+ *
  * Invariants, under h->hash_lock: hashed <= claimed, and claimed only
  * moves under h->lock too, so a thread holding h->lock sees it fixed;
  * a claim in flight holds a reference to the handle and keeps h->fd
- * open, and from its reply until it is hashed its hash_turn is in
- * h->turns; only the turn that starts at `hashed` touches h->hash and
- * h->synced.  A write
- * anywhere else, a truncate below `claimed` or a failed write cancels
- * the hash (hash_abandon): the turns in flight end without hashing, and
- * commit reads the staging file again.
+ * and h->dfd open, and from when its bytes are in the staging file until
+ * it is hashed its hash_turn is in h->turns; so hashed == claimed means
+ * every byte claimed is written.  Only the turn that starts at `hashed`
+ * touches h->hash and h->synced.  A write anywhere else, a truncate below
+ * `claimed` (before it truncates: a write behind in flight must not land
+ * after) or a failed write cancels the hash (hash_abandon): the turns in
+ * flight end without hashing, and commit reads the staging file again.
  */
 #define HASH_BEHIND_FROM (8u << 20)
 #define WRITEBACK_STEP (16u << 20)
+#define DIRECT_ALIGN 4096u          /* O_DIRECT: offsets, lengths, memory */
+#define DIRECT_BUF (1u << 20)       /* a thread's aligned copy (max_write) */
 
 /* A claim in flight, on the stack of the WRITE that made it. */
 struct hash_turn {
@@ -534,17 +549,90 @@ static void hash_unclaim(struct fs_handle *h, uint64_t off)
 	hash_abandon(h);
 }
 
-/* Has the claimed bytes [off, off + n) hashed from `buf` in their turn,
- * and drops the claim's reference.  Without h->lock. */
+/* This thread's aligned buffer for O_DIRECT, kept for its life. */
+static pthread_key_t direct_key;
+static pthread_once_t direct_once = PTHREAD_ONCE_INIT;
+
+static void direct_key_make(void)
+{
+	(void)pthread_key_create(&direct_key, free);
+}
+
+static void *direct_buffer(void)
+{
+	void *b;
+
+	(void)pthread_once(&direct_once, direct_key_make);
+	b = pthread_getspecific(direct_key);
+	if (!b && posix_memalign(&b, DIRECT_ALIGN, DIRECT_BUF) == 0 &&
+	    pthread_setspecific(direct_key, b) != 0) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = pwrite(fd, buf, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		buf = (const char *)buf + w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Writes a claim's bytes behind its reply (see above): 0 or -errno. */
+static int write_behind(struct fs_handle *h, const void *buf, uint64_t off,
+			uint64_t n)
+{
+	char *b = NULL;
+	size_t k;
+	int rc = 0;
+
+	if (CORA_FAULT(CORA_FAULT_WRITE))
+		return -ENOSPC;
+	if (h->dfd >= 0 && off % DIRECT_ALIGN == 0 && n % DIRECT_ALIGN == 0)
+		b = direct_buffer();
+	if (!b)
+		return pwrite_full(h->fd, buf, (size_t)n, off);
+	while (rc == 0 && n > 0) {
+		k = n < DIRECT_BUF ? (size_t)n : DIRECT_BUF;
+		memcpy(b, buf, k);
+		rc = pwrite_full(h->dfd, b, k, off);
+		buf = (const char *)buf + k;
+		n -= k;
+		off += k;
+	}
+	return rc;
+}
+
+/* Has the claimed bytes [off, off + n) hashed from `buf` in their turn
+ * (with `behind`, written to the staging file first), and drops the
+ * claim's reference.  Without h->lock. */
 static void hash_claimed(struct fs_handle *h, const void *buf, uint64_t off,
-			 uint64_t n)
+			 uint64_t n, bool behind)
 {
 	struct hash_turn t = { .buf = buf, .off = off, .n = n,
 			       .behind = off >= HASH_BEHIND_FROM };
 	bool skip;
+	int rc = behind ? write_behind(h, buf, off, n) : 0;
 
 	pthread_cond_init(&t.cond, NULL);
 	pthread_mutex_lock(&h->hash_lock);
+	if (rc) {
+		/* taken but lost: the file is not what was written */
+		if (!h->lost)
+			h->lost = rc;
+		h->hash_cancel = true;
+	}
 	t.next = h->turns;
 	h->turns = &t;
 	if (t.behind && !h->hasher_on)
@@ -593,12 +681,30 @@ static int staging_open(struct corafs *fs, struct fs_handle *h)
 	return 0;
 }
 
+/* A second descriptor of the staging file, for O_DIRECT writes behind:
+ * -2 where the file system has no O_DIRECT (then pwrite, never asked
+ * again). */
+static int staging_open_direct(struct fs_handle *h)
+{
+	int fd = open(h->staging, O_WRONLY | O_DIRECT | O_CLOEXEC);
+
+	return fd >= 0 ? fd : -2;
+}
+
+static void staging_close_direct(struct fs_handle *h)
+{
+	if (h->dfd >= 0)
+		close(h->dfd);
+	h->dfd = -1;
+}
+
 static void staging_drop(struct fs_handle *h)
 {
 	hash_abandon(h); /* first: claims in flight use the staging file */
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
+	staging_close_direct(h);
 	if (h->staging) {
 		unlink(h->staging);
 		free(h->staging);
@@ -756,8 +862,13 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 	json_t *cmd;
 	int rc;
 
+	if (h->error)
+		return h->error;
 	if (!h->dirty)
 		return 0;
+	hash_wait(h); /* every write behind has landed, or is lost */
+	if (h->lost)
+		return h->error = h->lost;
 	if (ftruncate(h->fd, (off_t)h->size) != 0)
 		return -errno;
 	rc = staging_digest(h, sha);
@@ -820,6 +931,7 @@ static int commit(struct corafs *fs, struct cora_catalog *cat,
 		hash_abandon(h);
 		h->fd = -1;
 		close(keep);
+		staging_close_direct(h);
 		free(h->staging);
 		h->staging = NULL;
 		memcpy(h->sha256, sha, sizeof(sha));
@@ -868,7 +980,7 @@ static struct fs_handle *handle_new(uint64_t ino, enum fs_handle_kind kind)
 		return NULL;
 	h->kind = kind;
 	h->ino = ino;
-	h->fd = -1;
+	h->fd = h->dfd = -1;
 	h->uid = h->gid = -1;
 	h->refs = 1;
 	pthread_mutex_init(&h->lock, NULL);
@@ -893,6 +1005,7 @@ static void write_open_flags(struct fuse_file_info *fi, struct fs_handle *h)
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 0;
 	fi->direct_io = (fi->flags & O_ACCMODE) == O_WRONLY;
+	h->write_only = fi->direct_io;
 }
 
 void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -1136,7 +1249,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	size_t total = fuse_buf_size(bufv);
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(total);
-	bool mem, claimed;
+	bool mem, claimed, behind;
 	ssize_t n;
 	int rc;
 
@@ -1158,10 +1271,13 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 	if (!mem)
 		hash_abandon(h);
 	claimed = hash_claim(h, (uint64_t)off, total);
+	behind = claimed && h->write_only && (uint64_t)off >= HASH_BEHIND_FROM;
+	if (behind && h->dfd == -1)
+		h->dfd = staging_open_direct(h);
 	dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	dst.buf[0].fd = h->fd;
 	dst.buf[0].pos = off;
-	n = fuse_buf_copy(&dst, bufv, 0);
+	n = behind ? (ssize_t)total : fuse_buf_copy(&dst, bufv, 0);
 	if (claimed && (size_t)n != total) {
 		hash_unclaim(h, (uint64_t)off);
 		claimed = false;
@@ -1181,7 +1297,7 @@ void fs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv,
 	else
 		fuse_reply_write(req, (size_t)n);
 	if (claimed)
-		hash_claimed(h, bufv->buf[0].mem, (uint64_t)off, total);
+		hash_claimed(h, bufv->buf[0].mem, (uint64_t)off, total, behind);
 }
 
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1601,11 +1717,12 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 * commit at close (or fsync) */
 		if (to_set & FUSE_SET_ATTR_SIZE) {
 			rc = make_dirty(fs, h, attr->st_size == 0);
+			/* first: a write behind in flight lands before */
+			if (rc == 0 && (uint64_t)attr->st_size < h->claimed)
+				hash_abandon(h);
 			if (rc == 0 && ftruncate(h->fd, attr->st_size) != 0)
 				rc = -errno;
 			if (rc == 0) {
-				if ((uint64_t)attr->st_size < h->claimed)
-					hash_abandon(h);
 				h->size = (uint64_t)attr->st_size;
 				h->written |= attr->st_size > 0;
 				if (!h->mtime_set)

@@ -7,7 +7,7 @@
 # The template catalog holds a Trial dataset 't' with one file, keep.bin.
 # For N = 1, 2, ...: a fresh copy of the template is mounted by
 # `corafs CAT MNT -f` with CORA_FAULT=N (the daemon counts its points from
-# its start, start-up included), and `cp` copies a 3 MiB file and a small
+# its start, start-up included), and `cp` copies a 10 MiB file and a small
 # one into datasets/t.  Then:
 #
 #   - a daemon that fails to start has exited non-zero with one
@@ -36,7 +36,9 @@ MNT=$TMP/mnt
 SRC=$TMP/src
 CAT=$T
 mkdir -p "$SRC" "$MNT"
-head -c $((3 << 20)) /dev/urandom >"$SRC/big.bin"
+# 10 MiB: past the 8 MiB where a write-only handle writes behind its
+# replies (fs/write.c), so a write lost there is walked too
+head -c $((10 << 20)) /dev/urandom >"$SRC/big.bin"
 printf 'a small file\n' >"$SRC/small.txt"
 printf 'kept\n' >"$TMP/keep.bin"
 

@@ -134,7 +134,8 @@ du_b=$(du -sb "${GEN[@]/#-x/--exclude}" "$D" | cut -f1)
 
 # ---- big files written through the mount, in order and not ----------------------
 # A WRITE in order is hashed after its reply from its own buffer (past
-# 8 MiB by a thread of its own: fs/write.c); an overwrite of hashed
+# 8 MiB by a thread of its own, and on a write-only handle written to
+# the staging file after the reply too: fs/write.c); an overwrite of hashed
 # bytes, a gap or a truncate below them must make commit hash the file
 # again.  Each case mirrors its writes in memory and
 # compares user.cora.sha256 and the bytes read back after close.  Every
@@ -154,9 +155,11 @@ def run(name, steps, mode):
     path, mem = os.path.join(d, name), bytearray()
     fd = os.open(path, os.O_CREAT | mode, 0o644)
     for op, a, b in steps:
-        if op == "w":          # write block b at MiB offset a
-            data, off = blk(b), a * MiB
-            os.pwrite(fd, data, off)
+        if op in ("w", "b"):   # block b at MiB offset a, or b bytes at a
+            data, off = (blk(b), a * MiB) if op == "w" else (blk(a)[:b], a)
+            page = mmap.mmap(-1, len(data)) # page-aligned, as cp's:
+            page[:] = data                  # one WRITE per MiB
+            os.pwrite(fd, page, off)
             if len(mem) < off:
                 mem.extend(bytes(off - len(mem)))
             mem[off:off + len(data)] = data
@@ -179,6 +182,10 @@ for mode in (os.O_WRONLY, os.O_RDWR):
     run("gap", seq(10) + [("w", 12, 7)], mode)
     run("truncate-below", seq(20) + [("t", 10 * MiB + 5, 0)], mode)
     run("truncate-extend", seq(12) + [("t", 5 * MiB, 0)] + [("w", i, 50 + i) for i in range(5, 15)], mode)
+    # past 8 MiB a write-only handle's bytes reach staging after the
+    # reply: O_DIRECT when aligned, else pwrite; both, then a short tail
+    run("odd-sizes", [("b", i * 1000003, 1000003) for i in range(20)], mode)
+    run("aligned-then-tail", seq(12) + [("b", 12 * MiB, 4097)], mode)
 # a shared writable mapping: the bytes reach the daemon as the kernel
 # writes the pages back, before the flush of close commits them
 path = os.path.join(d, "mapped")
@@ -214,7 +221,7 @@ for mode in (os.O_WRONLY, os.O_RDWR):
     check(name, path, mem)
 PYEOF
 n=$(grep -c '^ok ' "$TMP/big.out")
-[ "$n" = 13 ] && ok || fail "big files written through the mount: $(grep -v '^ok ' "$TMP/big.out" | head -3)"
+[ "$n" = 17 ] && ok || fail "big files written through the mount: $(grep -v '^ok ' "$TMP/big.out" | head -3)"
 
 check "unmount at the end" unmount_cat "$MNT"
 if c fsck >"$TMP/fsck" 2>&1; then ok; else fail "cora fsck: $(tail -5 "$TMP/fsck")"; fi

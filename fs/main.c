@@ -87,8 +87,8 @@ static void our_help(void)
 {
 	printf("\ncorafs options:\n"
 	       "    -o ro                  refuse every write (EROFS)\n"
-	       "    -o noxattr             no extended attributes (ENOSYS):\n"
-	       "                           native-speed ls -l\n"
+	       "    -o noxattr             no extended attributes (not\n"
+	       "                           supported): native-speed ls -l\n"
 	       "    -o attr_timeout=S      how long the kernel may cache names\n"
 	       "                           and attributes of changing things\n"
 	       "                           (default 86400; changes are pushed)\n"

